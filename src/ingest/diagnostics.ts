@@ -1,0 +1,62 @@
+// Warnings are data: counted by code, with the first few examples kept (file:line), reported in the
+// summary and never printed as console noise from deep inside a parser. `--strict` turns the first
+// warning into an error.
+
+export interface WarningExample {
+  file: string;
+  line: number;
+  code: string;
+  message: string;
+}
+
+/** A problem that stops the input from being read at all (not a trace, unreadable file). Exit code 2. */
+export class InputError extends Error {
+  constructor(
+    readonly file: string,
+    readonly line: number,
+    message: string,
+  ) {
+    super(line > 0 ? `${file}:${line}: ${message}` : `${file}: ${message}`);
+    this.name = 'InputError';
+  }
+}
+
+export interface DiagnosticsOptions {
+  /** examples kept per warning code (memory stays bounded however many warnings there are) */
+  examplesPerCode?: number;
+  /** throw an InputError at the first warning */
+  strict?: boolean;
+}
+
+export class Diagnostics {
+  readonly counts = new Map<string, number>();
+  readonly examples: WarningExample[] = [];
+  private readonly examplesPerCode: number;
+  private readonly strict: boolean;
+
+  constructor(opts: DiagnosticsOptions = {}) {
+    this.examplesPerCode = opts.examplesPerCode ?? 3;
+    this.strict = opts.strict ?? false;
+  }
+
+  /**
+   * Record a warning. `code` is a stable identifier (`malformed-line`, `unknown-payload`,
+   * `ts-backwards`, ...); `message` says what was expected.
+   */
+  warn(code: string, file: string, line: number, message: string): void {
+    if (this.strict) throw new InputError(file, line, `${message} [${code}] (--strict)`);
+    const n = (this.counts.get(code) ?? 0) + 1;
+    this.counts.set(code, n);
+    if (n <= this.examplesPerCode) this.examples.push({ file, line, code, message });
+  }
+
+  get total(): number {
+    let t = 0;
+    for (const n of this.counts.values()) t += n;
+    return t;
+  }
+
+  byCode(): Record<string, number> {
+    return Object.fromEntries([...this.counts.entries()].sort((a, b) => a[0].localeCompare(b[0])));
+  }
+}

@@ -1,0 +1,211 @@
+// The JSON summary contract, `tlbtrace.summary/1`: what `tlbtrace analyze --json` prints, what
+// reports are re-rendered from and what `tlbtrace check` compares. Named fields are stable: later
+// work adds fields, never renames them (renaming is a breaking change and a new schema version).
+//
+// Counts keyed by CPU or reason use string keys ("0", "1", ...) because JSON object keys are strings.
+
+import { z } from 'zod';
+
+export const SUMMARY_SCHEMA = 'tlbtrace.summary/1';
+
+const countByKey = z.record(z.string(), z.number());
+
+/** A distribution of a duration (microseconds) or a count, small enough to keep in JSON. */
+export const Distribution = z.object({
+  count: z.number(),
+  min: z.number().nullable(),
+  p50: z.number().nullable(),
+  p90: z.number().nullable(),
+  p99: z.number().nullable(),
+  max: z.number().nullable(),
+  mean: z.number().nullable(),
+  /** histogram buckets: count of values <= le (exclusive of the previous bucket); le = null is +inf */
+  histogram: z.array(z.object({ le: z.number().nullable(), count: z.number() })),
+});
+export type Distribution = z.infer<typeof Distribution>;
+
+const WarningExample = z.object({ file: z.string(), line: z.number(), code: z.string(), message: z.string() });
+
+export const CpuHistory = z.object({
+  cpu: z.number(),
+  events: z.number(),
+  /** `[LOST N EVENTS]` markers / lost-events flags seen on this CPU (sum of N; -1 in a marker counts 0) */
+  lostEvents: z.number(),
+  lostMarkers: z.number(),
+  /** seconds: first event of this CPU; with a lossy ring buffer the history before it is unknown */
+  firstTs: z.number().nullable(),
+  lastTs: z.number().nullable(),
+  /** true when this CPU's oldest events were overwritten (its history starts later than the trace) */
+  historyCut: z.boolean(),
+});
+
+export const InputSection = z.object({
+  files: z.array(z.string()),
+  format: z.enum(['ftrace', 'trace-cmd', 'perf-script', 'trace-dat']),
+  events: z.number(),
+  eventsByType: countByKey,
+  eventsByCpu: countByKey,
+  cpus: z.number(),
+  /** CPU count the trace header declared (`#P:2`, `cpus=8`), null if none */
+  declaredCpus: z.number().nullable(),
+  firstTs: z.number().nullable(),
+  lastTs: z.number().nullable(),
+  durationSec: z.number(),
+  /** whether a TGID column told us each task's process; if not, mms are inferred from pids */
+  tgidKnown: z.boolean(),
+  /** which event families the kernel emitted: decides the pairing method and exactness */
+  vocabulary: z.object({ csd: z.boolean(), ipi: z.boolean(), reason5: z.boolean(), callFunctionVectors: z.boolean() }),
+  lost: z.object({
+    any: z.boolean(),
+    entriesInBuffer: z.number().nullable(),
+    entriesWritten: z.number().nullable(),
+    perCpu: z.array(CpuHistory),
+    note: z.string().nullable(),
+  }),
+  truncated: z.boolean(),
+  warnings: z.object({ total: z.number(), byCode: countByKey, examples: z.array(WarningExample) }),
+});
+
+export const WastedKinds = z.object({
+  /** remote `tlb_flush 5`: IPI'd a CPU that no longer had the mm loaded */
+  remoteWrongCpu: z.number(),
+  /** remote `tlb_flush 1 pages=0`: already caught up */
+  remoteZeroPages: z.number(),
+  /** csd_function_entry/exit of flush_tlb_func with nothing between */
+  emptyCallback: z.number(),
+  /** a lazy CPU switching to init_mm on the IPI (`tlb_flush 0` inside the handler) */
+  lazySwitchToInitMm: z.number(),
+  /** `tlb_remove_table_smp_sync` callbacks: IPIs to every CPU for page-table-free sync */
+  tableSync: z.number(),
+});
+
+export const MmRow = z.object({
+  mm: z.string(),
+  comm: z.string(),
+  tgid: z.number(),
+  requests: z.number(),
+  shootdowns: z.number(),
+  ipis: z.number(),
+  wasted: z.number(),
+});
+
+export const CauseRow = z.object({ cause: z.string(), requests: z.number(), shootdowns: z.number(), ipis: z.number(), wasted: z.number() });
+
+export const ObservedSection = z.object({
+  tlbFlush: z.object({
+    total: z.number(),
+    /** keys "0".."5" always present */
+    byReason: countByKey,
+    /** per reason: full (-1), ranged (N > 0), zero (0) */
+    byReasonPages: z.record(z.string(), z.object({ full: z.number(), ranged: z.number(), zero: z.number() })),
+  }),
+  /** flush requests: `tlb_flush 4` plus direct local `tlb_flush 3` outside a callback */
+  requests: z.number(),
+  requestsByKind: z.object({ remote: z.number(), localOnly: z.number(), batched: z.number() }),
+  /** `tlb_flush 4` with no target queued: every CPU was filtered by should_flush_tlb */
+  phantomRequests: z.number(),
+  remoteShootdowns: z.object({
+    total: z.number(),
+    /** flush callbacks delivered by IPI and run on that CPU, wasted ones included (= /proc/interrupts TLB) */
+    byCpu: countByKey,
+    /** false when the kernel's vocabulary only allows a lower bound (no csd events) */
+    exact: z.boolean(),
+    pairing: z.enum(['csd', 'vector', 'window']),
+    /** handlers we could not match to a request, and queued targets whose handler we never saw */
+    unpairedHandlers: z.number(),
+    unansweredTargets: z.number(),
+    /** flush outcomes on the target: keys 'ranged', 'full', 'zero', 'wrongCpu', 'switchToInitMm', 'empty' */
+    byOutcome: countByKey,
+  }),
+  ipis: z.object({
+    /** hardware IPIs: 1 per ipi_send_cpu, popcount per ipi_send_cpumask */
+    total: z.number(),
+    /** IPIs whose queued callbacks include TLB work (flush_tlb_func, table sync, kernel flushes) */
+    tlb: z.number(),
+    byCpu: countByKey,
+    /** callbacks run on remote CPUs, by class: flush_tlb_func, tlb_remove_table_smp_sync, do_flush_tlb_all, do_kernel_range_flush, other */
+    callbacksByClass: countByKey,
+  }),
+  wasted: z.object({ total: z.number(), byKind: WastedKinds }),
+  /** targets per remote request (observed csd_queue_cpu targets) */
+  fanout: z.array(z.object({ targets: z.number(), requests: z.number() })),
+  /** request (initiator's reason 4) -> target handler entry, microseconds */
+  latencyUs: Distribution,
+  topMms: z.array(MmRow),
+  byCause: z.array(CauseRow),
+});
+
+export const ModelSection = z.object({
+  fidelity: z.object({
+    /** share of remote requests whose predicted target set equals the observed csd_queue_cpu set (0..1), null if none compared */
+    targets: z.number().nullable(),
+    targetsCompared: z.number(),
+    targetMismatches: countByKey,
+    /** share of switch-ins whose predicted flush (full vs none) matched reason 0's pages */
+    switchFlush: z.number().nullable(),
+    switchCompared: z.number(),
+    note: z.string().nullable(),
+  }),
+  mms: z.number(),
+  /** the generation counts are lower bounds of the kernel's tlb_gen (increments without events exist) */
+  generationsAreEstimates: z.boolean(),
+  attribution: z.enum(['tgid', 'inferred-from-pid']),
+});
+
+export const PolicyResult = z.object({
+  name: z.string(),
+  title: z.string(),
+  risk: z.enum(['safe', 'arch-dependent', 'unsafe']),
+  riskReason: z.string(),
+  requests: z.number(),
+  shootdowns: z.number(),
+  ipis: z.number(),
+  avoidedShootdowns: z.number(),
+  avoidedIpis: z.number(),
+  /** % of observed; negative when the policy costs more than what happened */
+  avoidedShootdownsPct: z.number().nullable(),
+  avoidedIpisPct: z.number().nullable(),
+  rangedToFull: z.number(),
+  fullFlushesAdded: z.number(),
+  deferralDelayUs: Distribution.nullable(),
+  /** estimated CPU time saved (negative: cost) from the cost model, microseconds */
+  cpuTimeSavedUs: z.number(),
+  /** policy-specific figures (bounds, undecidable counts, ...) */
+  extra: z.record(z.string(), z.union([z.number(), z.string(), z.boolean(), z.null()])),
+  notes: z.array(z.string()),
+  params: z.record(z.string(), z.union([z.number(), z.string(), z.boolean()])),
+});
+export type PolicyResult = z.infer<typeof PolicyResult>;
+
+export const SeriesSection = z.object({
+  bucketSec: z.number(),
+  /** observed per time bucket; t = bucket start in seconds since the first event */
+  observed: z.array(z.object({ t: z.number(), requests: z.number(), shootdowns: z.number(), ipis: z.number(), wasted: z.number() })),
+  perCpu: z.array(z.object({ t: z.number(), cpu: z.number(), shootdowns: z.number() })),
+  policies: z.array(z.object({ t: z.number(), policy: z.string(), shootdowns: z.number(), ipis: z.number() })),
+});
+
+export const CostModel = z.object({
+  ipiRoundTripNs: z.number(),
+  perEntryInvalidationNs: z.number(),
+  fullFlushRefillNs: z.number(),
+  sources: z.record(z.string(), z.string()),
+});
+
+export const Summary = z.object({
+  schema: z.literal(SUMMARY_SCHEMA),
+  tool: z.object({ name: z.literal('tlbtrace'), version: z.string() }),
+  input: InputSection,
+  observed: ObservedSection,
+  model: ModelSection,
+  policies: z.record(z.string(), PolicyResult),
+  costModel: CostModel,
+  series: SeriesSection,
+  blindSpots: z.array(z.string()),
+});
+export type Summary = z.infer<typeof Summary>;
+export type InputSection = z.infer<typeof InputSection>;
+export type ObservedSection = z.infer<typeof ObservedSection>;
+export type ModelSection = z.infer<typeof ModelSection>;
+export type SeriesSection = z.infer<typeof SeriesSection>;
+export type CostModel = z.infer<typeof CostModel>;
