@@ -1,0 +1,39 @@
+// Command-line wiring only: each command lives in src/cli/commands/<name>.ts and exports
+// `register(program)`. Exit codes: 0 ok, 1 a check failed / regression found, 2 bad input or usage.
+
+import { Command, CommanderError } from 'commander';
+import { InputError } from '../ingest/diagnostics.js';
+import { VERSION } from './version.js';
+import { COMMANDS } from './commands/index.js';
+import { UsageError } from './errors.js';
+
+export async function main(argv: string[]): Promise<number> {
+  const program = new Command();
+  program
+    .name('tlbtrace')
+    .description('Analyze Linux TLB shootdowns in ftrace / trace-cmd / perf traces and estimate what other flush policies would avoid')
+    .version(VERSION)
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
+  let exitCode = 0;
+  for (const register of COMMANDS) register(program, (code) => (exitCode = Math.max(exitCode, code)));
+  try {
+    await program.parseAsync(argv);
+    return exitCode;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version end here with exitCode 0
+      return err.exitCode === 0 ? 0 : 2;
+    }
+    if (err instanceof InputError) {
+      process.stderr.write(`tlbtrace: ${err.message}\n`);
+      return 2;
+    }
+    if (err instanceof UsageError) {
+      process.stderr.write(`tlbtrace: ${err.message}\n`);
+      return 2;
+    }
+    if ((err as NodeJS.ErrnoException)?.code === 'EPIPE') return exitCode;
+    throw err;
+  }
+}
