@@ -145,6 +145,10 @@ export const ModelSection = z.object({
     switchFlush: z.number().nullable(),
     switchCompared: z.number(),
     note: z.string().nullable(),
+    /** switch-in predictions that missed, by `predicted X, observed Y` */
+    switchMismatches: countByKey.optional(),
+    /** requests not compared, by reason (e.g. a CPU whose loaded mm was not known yet) */
+    targetsSkipped: countByKey.optional(),
   }),
   mms: z.number(),
   /** the generation counts are lower bounds of the kernel's tlb_gen (increments without events exist) */

@@ -4,4 +4,10 @@ import type { SetExitCode } from '../errors.js';
 
 export type RegisterCommand = (program: Command, setExitCode: SetExitCode) => void;
 
-export const COMMANDS: RegisterCommand[] = [];
+import { register as analyze } from './analyze.js';
+import { register as check } from './check.js';
+import { register as report } from './report.js';
+import { register as compare } from './compare.js';
+import { register as policies } from './policies.js';
+
+export const COMMANDS: RegisterCommand[] = [analyze, check, report, compare, policies];

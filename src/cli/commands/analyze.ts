@@ -1,0 +1,122 @@
+// `tlbtrace analyze [FILE...]`: the main job. Reads traces (or stdin), rebuilds the kernel's TLB
+// state, replays the policies, prints a readable summary (or --json), and optionally writes an
+// HTML report and Vega-Lite specs.
+
+import type { Command } from 'commander';
+import { TRACE_FORMATS, type TraceFormat } from '../../ingest/source.js';
+import { analyzeTrace, UnknownPolicyError } from '../../pipeline/analyze.js';
+import { parseCostOverrides } from '../../policies/cost.js';
+import type { ParamValue } from '../../policies/policy.js';
+import type { Summary } from '../../report/schema.js';
+import { UsageError, type SetExitCode } from '../errors.js';
+import { progressReporter } from '../progress.js';
+
+interface AnalyzeFlags {
+  json?: boolean;
+  format?: string;
+  strict?: boolean;
+  policy?: string;
+  param: string[];
+  cost: string[];
+  html?: string;
+  interactive?: boolean;
+  vega?: string;
+  output?: string;
+  maxLineLength?: string;
+  progress?: boolean;
+}
+
+const collect = (v: string, prev: string[]) => [...prev, v];
+
+export function register(program: Command, setExitCode: SetExitCode): void {
+  program
+    .command('analyze')
+    .description('analyze trace files (raw ftrace, trace-cmd report, perf script, trace.dat; .gz/.zst ok) or stdin')
+    .argument('[files...]', "trace files; '-' or none reads stdin (several files are read as one stream, in order)")
+    .option('--json', 'print the JSON summary (tlbtrace.summary/1) instead of the table')
+    .option('-o, --output <file>', 'also write the JSON summary to this file (atomically)')
+    .option('--format <format>', `force the input format: ${TRACE_FORMATS.join(', ')}`)
+    .option('--strict', 'treat the first warning (malformed line, unknown payload, ...) as an error')
+    .option('--policy <names>', "comma-separated policies to replay (default: all; see 'tlbtrace policies')")
+    .option('--param <key=value>', 'policy parameter, e.g. batched.batchPages=32 (repeatable)', collect, [])
+    .option('--cost <key=value>', 'cost model: ipiRoundTripNs, perEntryInvalidationNs, fullFlushRefillNs (repeatable)', collect, [])
+    .option('--html <file>', 'write a self-contained HTML report')
+    .option('--interactive', 'with --html: inline the Vega runtime for tooltips and zoom')
+    .option('--vega <dir>', 'write each chart as a Vega-Lite spec into this directory')
+    .option('--max-line-length <bytes>', 'skip (with a warning) text lines longer than this', '1048576')
+    .option('--no-progress', 'no progress bar on stderr')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  trace-cmd report trace.dat | tlbtrace analyze
+  tlbtrace analyze trace.dat --html report.html
+  zcat ftrace.txt.gz | tlbtrace analyze --json > summary.json
+  perf script | tlbtrace analyze --policy generation,targeted`,
+    )
+    .action(async (files: string[], flags: AnalyzeFlags) => {
+      const summary = await runAnalyze(files, flags);
+      await writeOutputs(summary, flags, files);
+      if (flags.json) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
+      else {
+        const { renderTerminal } = await import('../../report/terminal.js');
+        process.stdout.write(renderTerminal(summary, { color: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR }));
+      }
+      setExitCode(0);
+    });
+}
+
+export async function runAnalyze(files: string[], flags: AnalyzeFlags): Promise<Summary> {
+  const paths = files.length === 0 ? ['-'] : files;
+  if (paths.includes('-') && process.stdin.isTTY) {
+    throw new UsageError("no input: pass a trace file, or pipe one in (e.g. 'trace-cmd report | tlbtrace analyze')");
+  }
+  if (flags.format !== undefined && !TRACE_FORMATS.includes(flags.format as TraceFormat)) {
+    throw new UsageError(`--format must be one of ${TRACE_FORMATS.join(', ')} (got '${flags.format}')`);
+  }
+  const maxLineLength = Number(flags.maxLineLength ?? 1048576);
+  if (!Number.isInteger(maxLineLength) || maxLineLength < 256) throw new UsageError('--max-line-length must be an integer >= 256');
+  const params: Record<string, ParamValue> = {};
+  for (const p of flags.param ?? []) {
+    const i = p.indexOf('=');
+    if (i <= 0) throw new UsageError(`--param '${p}': expected key=value (e.g. batched.batchPages=32)`);
+    params[p.slice(0, i)] = p.slice(i + 1);
+  }
+  let cost;
+  try {
+    cost = parseCostOverrides(flags.cost ?? []);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const progress = flags.progress === false ? undefined : progressReporter();
+  try {
+    return await analyzeTrace(paths, {
+      ingest: { format: flags.format as TraceFormat | undefined, maxLineLength, onProgress: progress?.update },
+      strict: flags.strict,
+      policies: flags.policy?.split(',').map((s) => s.trim()).filter(Boolean),
+      params,
+      cost,
+    });
+  } catch (err) {
+    if (err instanceof UnknownPolicyError) throw new UsageError(err.message);
+    throw err;
+  } finally {
+    progress?.done();
+  }
+}
+
+async function writeOutputs(summary: Summary, flags: AnalyzeFlags, inputs: string[]): Promise<void> {
+  const { writeFileAtomic, assertNotSameFile } = await import('../../report/write.js');
+  const outputs = [flags.output, flags.html].filter((x): x is string => x !== undefined);
+  for (const out of outputs) assertNotSameFile(inputs, out);
+  if (flags.output) await writeFileAtomic(flags.output, JSON.stringify(summary, null, 2) + '\n');
+  if (flags.html) {
+    const { renderHtml } = await import('../../report/html.js');
+    await writeFileAtomic(flags.html, await renderHtml(summary, { interactive: flags.interactive }));
+    process.stderr.write(`tlbtrace: wrote ${flags.html}\n`);
+  }
+  if (flags.vega) {
+    const { writeVegaSpecs } = await import('../../report/charts.js');
+    await writeVegaSpecs(summary, flags.vega);
+  }
+}

@@ -1,0 +1,1114 @@
+// The kernel model: rebuilds x86 TLB state (arch/x86/mm/tlb.c, 6.1 .. 6.18) from the event stream.
+//
+// Per CPU it mirrors cpu_tlbstate: loaded_mm, is_lazy, the TLB_NR_DYN_ASIDS = 6 ASID slots with the
+// generation each has caught up to (ctxs[asid].tlb_gen) and the round-robin next_asid; plus the
+// stack of csd callbacks running on it. Per mm: context.tlb_gen (observed lower bound: +1 per flush
+// request), the completed generation, mm_cpumask in both the 6.14+ lazy form and the older precise
+// form. Shootdown transactions pair the initiator's csd_queue_cpu with each target's
+// csd_function_entry by (target cpu, func, csd) in FIFO order (DOMAIN.md §2-4).
+//
+// The model is fed events in time order through `consume()`; it reports to an `ObservedSink`
+// (accounting) and emits `ModelEvent`s, time-ordered and with complete requests, to policies.
+
+import type {
+  CsdFunctionEvent,
+  CsdQueueCpuEvent,
+  SchedSwitchEvent,
+  TlbFlushEvent,
+  TraceEvent,
+} from '../events/types.js';
+import { INIT_MM, TaskRegistry } from './tasks.js';
+import type {
+  CpuSnapshot,
+  FlushRequest,
+  ModelEvent,
+  RequestKind,
+  TargetOutcome,
+  TargetRecord,
+} from './types.js';
+
+/** TLB_NR_DYN_ASIDS in arch/x86/include/asm/tlbflush.h */
+export const TLB_NR_DYN_ASIDS = 6;
+
+/** csd callback classes by `func` (never by callsite: DOMAIN.md §1). */
+export type CallbackClass = 'flush_tlb_func' | 'tlb_remove_table_smp_sync' | 'do_flush_tlb_all' | 'do_kernel_range_flush' | 'other';
+
+export function callbackClass(func: string): CallbackClass {
+  const name = func.split('+')[0]!;
+  switch (name) {
+    case 'flush_tlb_func':
+    case 'tlb_remove_table_smp_sync':
+    case 'do_flush_tlb_all':
+    case 'do_kernel_range_flush':
+      return name;
+    default:
+      return 'other';
+  }
+}
+
+const TLB_CLASSES = new Set<CallbackClass>(['flush_tlb_func', 'tlb_remove_table_smp_sync', 'do_flush_tlb_all', 'do_kernel_range_flush']);
+
+/** Dead mms and tasks are forgotten this long after their exit (their teardown flushes come first). */
+const RETIRE_AFTER_NS = 2_000_000_000;
+
+/** A transaction stays open at most this long waiting for handlers (trace time), then is closed as unanswered. */
+const TRANSACTION_TIMEOUT_NS = 2_000_000_000;
+
+/** Open request per initiator in window pairing (no csd events): handlers are matched to these. */
+interface OpenRequest {
+  req: FlushRequest;
+  /** the initiator has moved on: no more targets will be queued */
+  initiatorDone: boolean;
+  /** targets queued and not yet answered */
+  pending: number;
+  closed: boolean;
+  /** tlb_flush 4 seen (vs an implicit request opened by a csd_queue_cpu) */
+  explicit: boolean;
+}
+
+interface CsdFrame {
+  func: string;
+  cls: CallbackClass;
+  local: boolean;
+  /** remote: the target record being run; local: the initiator's request */
+  target: TargetRecord | null;
+  open: OpenRequest | null;
+  sawFlush: boolean;
+}
+
+class CpuState {
+  loadedMm = INIT_MM;
+  /** whether loadedMm is known (false until the first switch or flush tells us) */
+  loadedKnown = false;
+  lazy = false;
+  pid = -1;
+  /** ASID slots: mm id (-1 unknown/empty) and the generation it caught up to */
+  slotMm = new Int32Array(TLB_NR_DYN_ASIDS).fill(-1);
+  slotGen = new Float64Array(TLB_NR_DYN_ASIDS);
+  nextAsid = 0;
+  /** slots we have seen allocated: until all 6 are known a miss is not a prediction */
+  slotsKnown = 0;
+  csd: CsdFrame[] = [];
+  /** open irq_vectors call_function[_single] entries (window pairing) */
+  vectorDepth = 0;
+  /** a sched_switch whose switch_mm outcome (tlb_flush 0 or nothing) is not yet seen */
+  pendingSwitch: PendingSwitch | null = null;
+  /** the flush request this CPU is initiating */
+  initiating: OpenRequest | null = null;
+  /** class of the callbacks queued by this CPU since its last IPI (to classify the IPI) */
+  queuedClass: CallbackClass | null = null;
+  /** a reason-0 flush outside a switch: exec_mmap() loads the new mm before sched_process_exec */
+  execPending = false;
+  lastTs = -Infinity;
+}
+
+interface PendingSwitch {
+  ts: number;
+  prevPid: number;
+  nextPid: number;
+  fromMm: number;
+  toMm: number;
+  wasLazy: boolean;
+  toKernel: boolean;
+  /** model prediction: -1 full flush, 0 no flush needed, null no event expected, undefined unknown */
+  predicted: number | null | undefined;
+  predictedSlot: number;
+}
+
+class MmState {
+  gen = 0;
+  completedGen = 0;
+  /** generations of requests still open, in order */
+  openGens: number[] = [];
+  lazyMask: Uint8Array;
+  preciseMask: Uint8Array;
+  /** last request time that could have carried trim_cpumask (should_trim_cpumask: once per HZ) */
+  lastTrimTs = -Infinity;
+  constructor(cpus: number) {
+    this.lazyMask = new Uint8Array(cpus);
+    this.preciseMask = new Uint8Array(cpus);
+  }
+}
+
+/** Sink for the observed accounting (src/model/observed.ts implements it). */
+export interface ObservedSink {
+  onRequest(req: FlushRequest): void;
+  onRequestClosed(req: FlushRequest): void;
+  onRemoteCallback(cpu: number, cls: CallbackClass, ts: number): void;
+  onTargetDone(req: FlushRequest | null, t: TargetRecord, ts: number): void;
+  onIpi(ts: number, fromCpu: number, targets: readonly number[], tlb: boolean): void;
+  onTlbFlush(e: TlbFlushEvent, remote: boolean): void;
+  onUnpairedHandler(cpu: number, cls: CallbackClass): void;
+  onFidelityTargets(match: boolean, variant: 'lazy' | 'precise', kind: string): void;
+  onFidelitySwitch(match: boolean, kind: string): void;
+  onFidelitySkipped(why: string): void;
+  /** remote shootdown counted without csd events (lower bound) */
+  onRemoteWithoutCsd(cpu: number, outcome: TargetOutcome, ts: number): void;
+  onVectorEntry(cpu: number, ts: number): void;
+}
+
+export interface ModelOptions {
+  cpus: number;
+  tgidKnown: boolean;
+  /** emit policy-facing events here, time-ordered */
+  emit: (e: ModelEvent) => void;
+  sink: ObservedSink;
+}
+
+export class KernelModel {
+  readonly tasks: TaskRegistry;
+  private cpus: CpuState[] = [];
+  private mms = new Map<number, MmState>();
+  private nextReqId = 1;
+  /** csd pairing FIFOs keyed by `${target}|${func}|${csd}` */
+  private csdQueues = new Map<string, Array<{ open: OpenRequest | null; target: TargetRecord | null }>>();
+  /** requests in window pairing mode, not yet closed */
+  private windowOpen: OpenRequest[] = [];
+  /** reorder buffer for policy events: requests wait here until closed */
+  private outbox: Array<{ ev: ModelEvent; open: OpenRequest | null }> = [];
+  private nCpus: number;
+  /** vocabulary seen so far */
+  sawCsd = false;
+  sawIpi = false;
+  sawReason5 = false;
+  sawVectors = false;
+  private lastSyscall = new Map<number, { name: string; ts: number }>();
+  private inDirectReclaim = new Set<number>();
+  private kswapdAwake = false;
+
+  constructor(private readonly opts: ModelOptions) {
+    this.nCpus = Math.max(1, opts.cpus);
+    this.tasks = new TaskRegistry(opts.tgidKnown);
+    for (let i = 0; i < this.nCpus; i++) this.cpus.push(new CpuState());
+  }
+
+  get cpuCount(): number {
+    return this.nCpus;
+  }
+
+  /** Grow per-CPU arrays when the trace shows a CPU beyond what we were told. */
+  private cpu(n: number): CpuState {
+    if (n >= this.nCpus) {
+      const newN = n + 1;
+      for (let i = this.nCpus; i < newN; i++) this.cpus.push(new CpuState());
+      for (const mm of this.mms.values()) {
+        const a = new Uint8Array(newN);
+        a.set(mm.lazyMask);
+        mm.lazyMask = a;
+        const b = new Uint8Array(newN);
+        b.set(mm.preciseMask);
+        mm.preciseMask = b;
+      }
+      this.nCpus = newN;
+    }
+    return this.cpus[n]!;
+  }
+
+  private mm(id: number): MmState {
+    let m = this.mms.get(id);
+    if (m === undefined) {
+      m = new MmState(this.nCpus);
+      this.mms.set(id, m);
+    }
+    return m;
+  }
+
+  mmName(id: number): string {
+    if (id === INIT_MM) return 'init_mm';
+    const info = this.tasks.mmIdentity(id);
+    return info ? `${info.comm}[${info.tgid}]` : `mm#${id}`;
+  }
+
+  mmIdentity(id: number) {
+    return this.tasks.mmIdentity(id);
+  }
+
+  consume(e: TraceEvent): void {
+    const c = this.cpu(e.cpu);
+    const task = this.tasks.see(e.pid, e.tgid, e.comm);
+    if (this.tasks.pendingMerge !== null) {
+      this.remapMm(this.tasks.pendingMerge.drop, this.tasks.pendingMerge.keep);
+      this.tasks.pendingMerge = null;
+    }
+    c.lastTs = e.ts;
+    if (c.pid !== e.pid && e.kind !== 'sched_switch') c.pid = e.pid;
+    // Before the first context switch on a CPU we do not know what it has loaded; the header of any
+    // event names the task running there (tlb_flush 0 names the previous task, so not that one).
+    if (!c.loadedKnown && c.pendingSwitch === null && !(e.kind === 'tlb_flush' && e.reason === 0)) {
+      this.learnFromHeader(e.cpu, c, e.pid, task.kernelThread);
+    }
+
+    // A pending switch is resolved by the first event after it on that CPU: tlb_flush 0 or not.
+    if (c.pendingSwitch !== null && !(e.kind === 'tlb_flush' && e.reason === 0 && c.csd.length === 0)) {
+      this.resolveSwitch(e.cpu, c, null);
+    }
+    // The initiator moved on: no more targets can be queued for its request.
+    if (c.initiating !== null && !this.partOfInitiation(e, c)) this.initiatorDone(c, e.ts);
+
+    switch (e.kind) {
+      case 'tlb_flush':
+        this.onTlbFlush(e, c, task.kernelThread);
+        break;
+      case 'csd_queue_cpu':
+        this.sawCsd = true;
+        this.onCsdQueue(e, c);
+        break;
+      case 'csd_function_entry':
+        this.sawCsd = true;
+        this.onCsdEntry(e, c);
+        break;
+      case 'csd_function_exit':
+        this.onCsdExit(e, c);
+        break;
+      case 'ipi_send_cpu':
+        this.sawIpi = true;
+        this.onIpi(e.ts, e.cpu, c, [e.target], e.callback);
+        break;
+      case 'ipi_send_cpumask':
+        this.sawIpi = true;
+        this.onIpi(e.ts, e.cpu, c, e.targets, e.callback);
+        break;
+      case 'call_function_entry':
+      case 'call_function_single_entry':
+        this.sawVectors = true;
+        c.vectorDepth++;
+        this.opts.sink.onVectorEntry(e.cpu, e.ts);
+        break;
+      case 'call_function_exit':
+      case 'call_function_single_exit':
+        if (c.vectorDepth > 0) c.vectorDepth--;
+        break;
+      case 'sched_switch':
+        this.onSwitch(e, c);
+        break;
+      case 'sched_process_fork':
+        this.tasks.onFork(e.parentPid, e.childPid, e.childComm);
+        break;
+      case 'sched_process_exec':
+        this.onExec(e.execPid, c, e.ts);
+        break;
+      case 'sched_process_exit':
+        this.onExit(e.exitPid, e.tgid, e.ts, c);
+        break;
+      case 'syscall_enter': {
+        this.tasks.markUser(e.pid);
+        this.lastSyscall.set(e.pid, { name: e.name, ts: e.ts });
+        const mm = this.tasks.mmOf(e.pid);
+        this.push({ type: 'syscall', ts: e.ts, cpu: e.cpu, mm, e }, null);
+        break;
+      }
+      case 'mm_vmscan_direct_reclaim_begin':
+        this.inDirectReclaim.add(e.pid);
+        break;
+      case 'mm_vmscan_direct_reclaim_end':
+        this.inDirectReclaim.delete(e.pid);
+        break;
+      case 'mm_vmscan_kswapd_wake':
+        this.kswapdAwake = true;
+        break;
+      case 'mm_vmscan_kswapd_sleep':
+        this.kswapdAwake = false;
+        break;
+      case 'lost_events':
+        // Pairing state on that CPU cannot be trusted across a gap.
+        c.csd.length = 0;
+        c.vectorDepth = 0;
+        c.pendingSwitch = null;
+        break;
+      default:
+        break;
+    }
+    this.expire(e.ts);
+    if ((++this.consumed & 4095) === 0) this.purgeRetired(e.ts);
+  }
+  private consumed = 0;
+
+  /**
+   * A user task running on a CPU whose state we did not know: it runs its own mm, not lazily.
+   * A kernel thread tells us nothing (it runs whatever mm was loaded before, lazily).
+   */
+  private learnFromHeader(cpu: number, c: CpuState, pid: number, kthread: boolean): void {
+    if (kthread || pid <= 0) return;
+    const mm = this.tasks.mmOf(pid);
+    if (mm === INIT_MM) return;
+    this.loadMm(cpu, c, mm, 0, false);
+  }
+
+  /** Events that belong to an initiation in progress on this CPU (DOMAIN.md §2 (b)). */
+  private partOfInitiation(e: TraceEvent, c: CpuState): boolean {
+    switch (e.kind) {
+      case 'csd_queue_cpu':
+      case 'ipi_send_cpu':
+      case 'ipi_send_cpumask':
+      case 'call_function_entry':
+      case 'call_function_single_entry':
+      case 'call_function_exit':
+      case 'call_function_single_exit':
+        return true;
+      case 'csd_function_entry':
+      case 'csd_function_exit':
+        return true;
+      case 'tlb_flush':
+        // the local part (3/2/5) of the request, or anything inside a handler frame
+        return c.csd.length > 0 || c.vectorDepth > 0 || (e.reason !== 4 && c.initiating !== null && c.initiating.req.local === 'none' && e.reason !== 0);
+      default:
+        return false;
+    }
+  }
+
+  // ---------------------------------------------------------------- tlb_flush
+
+  private onTlbFlush(e: TlbFlushEvent, c: CpuState, kthread: boolean): void {
+    if (e.reason === 5) this.sawReason5 = true;
+    const frame = c.csd.length > 0 ? c.csd[c.csd.length - 1]! : null;
+
+    if (frame !== null) {
+      frame.sawFlush = true;
+      if (!frame.local) {
+        this.remoteFlushInHandler(e, c, frame.target, frame.open);
+        this.opts.sink.onTlbFlush(e, true);
+      } else {
+        this.localFlushInRun(e, c, frame.open);
+        this.opts.sink.onTlbFlush(e, false);
+      }
+      return;
+    }
+
+    switch (e.reason) {
+      case 4:
+        this.opts.sink.onTlbFlush(e, false);
+        this.startRequest(e, c, 'remote', kthread);
+        return;
+      case 3:
+      case 2: {
+        this.opts.sink.onTlbFlush(e, false);
+        const open = c.initiating;
+        if (open !== null && open.req.local === 'none' && !this.sawCsd) {
+          // pre-6.5: the local part of the request just made (no csd frame to bracket it)
+          this.localFlushInRun(e, c, open);
+          return;
+        }
+        // A direct local flush: flush_tlb_mm_range() with no other CPU in mm_cpumask (reason 3), or
+        // arch_tlbbatch_flush() with only this CPU in the batch (reason 2).
+        const req = this.startRequest(e, c, e.reason === 3 ? 'localOnly' : 'batched', kthread);
+        this.localFlushInRun(e, c, c.initiating);
+        this.initiatorDone(c, e.ts);
+        void req;
+        return;
+      }
+      case 1:
+      case 5: {
+        // No csd frame: either a kernel without csd events (remote handler in a vector bracket or
+        // run from the idle loop), or a local reason 5 on 6.14+ without csd events.
+        if (e.reason === 5 && c.initiating !== null && c.initiating.req.local === 'none') {
+          this.localFlushInRun(e, c, c.initiating);
+          this.opts.sink.onTlbFlush(e, false);
+          return;
+        }
+        this.opts.sink.onTlbFlush(e, true);
+        this.remoteWithoutCsd(e, c);
+        return;
+      }
+      case 0: {
+        this.opts.sink.onTlbFlush(e, c.vectorDepth > 0);
+        if (c.pendingSwitch !== null) {
+          this.resolveSwitch(e.cpu, c, e.pages);
+          return;
+        }
+        if (c.vectorDepth > 0 && !this.sawCsd) {
+          // pre-6.5 lazy CPU switching to init_mm inside the flush IPI
+          this.remoteWithoutCsd(e, c);
+          return;
+        }
+        if (!kthread && c.pid > 0) {
+          // exec_mmap(): the new mm is loaded before sched_process_exec names it
+          c.execPending = true;
+          return;
+        }
+        if (!this.sawCsd && c.loadedMm !== INIT_MM) {
+          // pre-6.5: a lazy idle CPU ran the flush callback from the idle loop (no IPI) and switched to init_mm
+          this.remoteWithoutCsd(e, c);
+          return;
+        }
+        // leave_mm() or a use_temporary_mm() switch
+        this.loadMm(e.cpu, c, INIT_MM, e.pages);
+        return;
+      }
+      default:
+        this.opts.sink.onTlbFlush(e, false);
+        return;
+    }
+  }
+
+  /** flush_tlb_func() on a target CPU for request `open` (csd vocabulary). */
+  private remoteFlushInHandler(e: TlbFlushEvent, c: CpuState, t: TargetRecord | null, open: OpenRequest | null): void {
+    const outcome = this.applyRemoteFlush(e, c, open?.req ?? null);
+    if (t !== null) {
+      t.outcome = outcome;
+      t.pages = e.pages;
+    }
+  }
+
+  /** State change of a remote flush callback; returns its outcome class. */
+  private applyRemoteFlush(e: TlbFlushEvent, c: CpuState, req: FlushRequest | null): TargetOutcome {
+    switch (e.reason) {
+      case 1:
+        // both paths in flush_tlb_func() catch the loaded mm's ASID up to mm_tlb_gen
+        this.catchUp(c, c.loadedMm);
+        return e.pages === 0 ? 'zero' : e.pages < 0 ? 'full' : 'ranged';
+      case 5:
+        // "The CPU was left in the mm_cpumask of the target mm. Clear it."
+        if (req !== null && req.mm !== 0) this.mm(req.mm).lazyMask[e.cpu] = 0;
+        return 'wrongCpu';
+      case 0:
+        // lazy CPU: switch_mm_irqs_off(NULL, &init_mm, NULL)
+        this.loadMm(e.cpu, c, INIT_MM, e.pages);
+        return 'switchToInitMm';
+      default:
+        return 'full';
+    }
+  }
+
+  /** The initiator's own flush_tlb_func() run (csd NULL) or its direct local flush. */
+  private localFlushInRun(e: TlbFlushEvent, c: CpuState, open: OpenRequest | null): void {
+    if (open === null) return;
+    const req = open.req;
+    if (e.reason === 5) {
+      if (req.mm !== 0) this.mm(req.mm).lazyMask[e.cpu] = 0;
+      req.local = 'wrongCpu';
+    } else if (e.reason === 0) {
+      // the initiator itself was lazy (e.g. an exiting task after exit_mm()): switch to init_mm
+      this.loadMm(e.cpu, c, INIT_MM, e.pages);
+      req.local = 'switchToInitMm';
+    } else {
+      if (e.reason === 2) {
+        req.kind = req.kind === 'remote' ? 'batched' : req.kind;
+        if (req.kind === 'batched' && req.mm !== 0) this.retractGen(req);
+      }
+      req.local = e.pages === 0 ? 'zero' : e.pages < 0 ? 'full' : 'ranged';
+      this.catchUp(c, c.loadedMm);
+    }
+    req.localPages = e.pages;
+  }
+
+  /** A remote flush seen without csd events: count it, and pair it by window (DOMAIN.md §3). */
+  private remoteWithoutCsd(e: TlbFlushEvent, c: CpuState): void {
+    const open = this.windowMatch(e.cpu, c);
+    const outcome = this.applyRemoteFlush(e, c, open?.req ?? null);
+    let t: TargetRecord | null = null;
+    if (open !== null) {
+      t = { cpu: e.cpu, queuedTs: open.req.ts, ipi: c.vectorDepth > 0, handlerTs: e.ts, outcome, pages: e.pages };
+      open.req.targets.push(t);
+    }
+    this.opts.sink.onRemoteWithoutCsd(e.cpu, outcome, e.ts);
+    if (t !== null) this.opts.sink.onTargetDone(open!.req, t, e.ts);
+  }
+
+  /**
+   * Window pairing (no csd events): the initiator waits in smp_call_function_many_cond() until every
+   * target ran the callback, so a handler belongs to a request whose initiator has not moved on,
+   * preferring the one whose mm this CPU has loaded.
+   */
+  private windowMatch(cpu: number, c: CpuState): OpenRequest | null {
+    let best: OpenRequest | null = null;
+    for (let i = this.windowOpen.length - 1; i >= 0; i--) {
+      const o = this.windowOpen[i]!;
+      if (o.req.cpu === cpu || o.req.kind === 'localOnly') continue;
+      if (o.req.targets.some((t) => t.cpu === cpu)) continue;
+      const score = (o.initiatorDone ? 0 : 2) + (o.req.mm === c.loadedMm || o.req.mm === 0 ? 1 : 0);
+      const bestScore = best === null ? -1 : (best.initiatorDone ? 0 : 2) + (best.req.mm === c.loadedMm || best.req.mm === 0 ? 1 : 0);
+      if (score > bestScore) best = o;
+    }
+    return best;
+  }
+
+  // ---------------------------------------------------------------- requests
+
+  private startRequest(e: TlbFlushEvent, c: CpuState, kind: RequestKind, kthread: boolean): FlushRequest {
+    if (c.initiating !== null) this.initiatorDone(c, e.ts);
+    let mm = kthread ? 0 : this.tasks.mmOf(e.pid);
+    if (!kthread) this.tasks.markUser(e.pid);
+    if (mm === INIT_MM) mm = 0;
+    const cause = this.causeOf(e.pid, e.ts, kthread, e.comm);
+    if (kind === 'remote' && (kthread || this.inDirectReclaim.has(e.pid)) && e.pages < 0) {
+      // arch_tlbbatch_flush() from reclaim: no mm (the batch spans mms)
+      kind = 'batched';
+      mm = 0;
+    }
+    let gen = 0;
+    let completedGen = 0;
+    if (mm !== 0 && kind !== 'batched') {
+      const m = this.mm(mm);
+      gen = ++m.gen;
+      completedGen = m.completedGen;
+      m.openGens.push(gen);
+    }
+    const req: FlushRequest = {
+      id: this.nextReqId++,
+      ts: e.ts,
+      closedTs: e.ts,
+      cpu: e.cpu,
+      pid: e.pid,
+      comm: e.comm,
+      kind,
+      mm,
+      pages: e.pages,
+      gen,
+      completedGen,
+      cause,
+      local: 'none',
+      localPages: 0,
+      targets: [],
+      ipis: 0,
+      freedTables: null,
+      snapshot: this.snapshot(mm),
+    };
+    const open: OpenRequest = { req, initiatorDone: false, pending: 0, closed: false, explicit: true };
+    c.initiating = open;
+    this.windowOpen.push(open);
+    this.opts.sink.onRequest(req);
+    this.push({ type: 'request', req }, open);
+    return req;
+  }
+
+  /** A batched request was first counted as an mm request: undo the generation bump. */
+  private retractGen(req: FlushRequest): void {
+    const m = this.mm(req.mm);
+    const i = m.openGens.indexOf(req.gen);
+    if (i >= 0) m.openGens.splice(i, 1);
+    if (m.gen === req.gen) m.gen--;
+    req.mm = 0;
+    req.gen = 0;
+  }
+
+  private snapshot(mm: number): CpuSnapshot {
+    const n = this.nCpus;
+    const s: CpuSnapshot = {
+      loadedMm: new Int32Array(n),
+      known: new Uint8Array(n),
+      lazy: new Uint8Array(n),
+      lazyMask: new Uint8Array(n),
+      preciseMask: new Uint8Array(n),
+      localGen: new Float64Array(n).fill(-1),
+    };
+    const m = mm !== 0 ? this.mm(mm) : null;
+    for (let i = 0; i < n; i++) {
+      const c = this.cpus[i]!;
+      s.loadedMm[i] = c.loadedMm;
+      s.known[i] = c.loadedKnown ? 1 : 0;
+      s.lazy[i] = c.lazy ? 1 : 0;
+      if (m !== null) {
+        s.lazyMask[i] = m.lazyMask[i]!;
+        s.preciseMask[i] = m.preciseMask[i]!;
+        const slot = slotOf(c, mm);
+        if (slot >= 0) s.localGen[i] = c.slotGen[slot]!;
+      }
+    }
+    return s;
+  }
+
+  private causeOf(pid: number, ts: number, kthread: boolean, comm: string): string {
+    if (kthread) {
+      for (const k of ['kswapd', 'khugepaged', 'kcompactd', 'migration', 'kworker']) if (comm.startsWith(k)) return k;
+      return 'kthread';
+    }
+    if (this.inDirectReclaim.has(pid)) return 'reclaim';
+    const s = this.lastSyscall.get(pid);
+    if (s !== undefined && ts - s.ts < 50_000_000) {
+      switch (s.name) {
+        case 'clone':
+        case 'clone3':
+        case 'fork':
+        case 'vfork':
+          return 'fork';
+        case 'execve':
+        case 'execveat':
+          return 'exec';
+        case 'exit':
+        case 'exit_group':
+          return 'exit';
+        default:
+          if (!s.name.startsWith('nr_')) return s.name;
+      }
+    }
+    return 'unknown';
+  }
+
+  private onCsdQueue(e: CsdQueueCpuEvent, c: CpuState): void {
+    const cls = callbackClass(e.func);
+    c.queuedClass = c.queuedClass === null || TLB_CLASSES.has(cls) ? cls : c.queuedClass;
+    let open: OpenRequest | null = null;
+    let target: TargetRecord | null = null;
+    if (cls === 'flush_tlb_func' || cls === 'tlb_remove_table_smp_sync') {
+      open = c.initiating;
+      const wantKind = cls === 'flush_tlb_func' ? null : 'tableSync';
+      if (open === null || (wantKind === 'tableSync') !== (open.req.kind === 'tableSync')) {
+        open = this.implicitRequest(e, c, cls === 'tlb_remove_table_smp_sync' ? 'tableSync' : 'remote');
+      }
+      this.cpu(e.target);
+      target = { cpu: e.target, queuedTs: e.ts, ipi: false, handlerTs: null, outcome: 'unanswered', pages: 0 };
+      open.req.targets.push(target);
+      open.pending++;
+    }
+    const key = `${e.target}|${e.func}|${e.csd}`;
+    let q = this.csdQueues.get(key);
+    if (q === undefined) {
+      q = [];
+      this.csdQueues.set(key, q);
+    }
+    q.push({ open, target });
+    if (q.length > 4096) q.shift(); // bounded: a target that never answers cannot grow memory
+  }
+
+  /** A csd_queue_cpu with no tlb_flush 4 before it: a table sync, or a request whose start we missed. */
+  private implicitRequest(e: CsdQueueCpuEvent, c: CpuState, kind: RequestKind): OpenRequest {
+    const kthread = this.tasks.isKernelThread(e.pid);
+    let mm = kthread ? 0 : this.tasks.mmOf(e.pid);
+    if (mm === INIT_MM) mm = 0;
+    const req: FlushRequest = {
+      id: this.nextReqId++,
+      ts: e.ts,
+      closedTs: e.ts,
+      cpu: e.cpu,
+      pid: e.pid,
+      comm: e.comm,
+      kind,
+      mm,
+      pages: -1,
+      gen: 0,
+      completedGen: mm !== 0 ? this.mm(mm).completedGen : 0,
+      cause: this.causeOf(e.pid, e.ts, kthread, e.comm),
+      local: 'none',
+      localPages: 0,
+      targets: [],
+      ipis: 0,
+      freedTables: kind === 'tableSync' ? true : null,
+      snapshot: this.snapshot(mm),
+    };
+    const open: OpenRequest = { req, initiatorDone: false, pending: 0, closed: false, explicit: false };
+    if (c.initiating !== null) this.initiatorDone(c, e.ts);
+    c.initiating = open;
+    this.windowOpen.push(open);
+    this.opts.sink.onRequest(req);
+    this.push({ type: 'request', req }, open);
+    return open;
+  }
+
+  private onIpi(ts: number, cpu: number, c: CpuState, targets: readonly number[], callback: string): void {
+    const cls = c.queuedClass;
+    // reschedule IPIs (callback=0x0) and other SMP calls are IPIs the CPU took, but not TLB work
+    const tlb = cls !== null && TLB_CLASSES.has(cls) && callback !== '0x0';
+    this.opts.sink.onIpi(ts, cpu, targets, tlb);
+    c.queuedClass = null;
+    if (tlb && c.initiating !== null) {
+      const req = c.initiating.req;
+      req.ipis += targets.length;
+      for (const t of req.targets) if (targets.includes(t.cpu)) t.ipi = true;
+    }
+  }
+
+  private onCsdEntry(e: CsdFunctionEvent, c: CpuState): void {
+    const cls = callbackClass(e.func);
+    if (e.csd === null) {
+      // the initiator runs the callback on itself
+      const open = c.initiating;
+      c.csd.push({ func: e.func, cls, local: true, target: null, open: cls === 'flush_tlb_func' ? open : null, sawFlush: false });
+      return;
+    }
+    const key = `${e.cpu}|${e.func}|${e.csd}`;
+    const q = this.csdQueues.get(key);
+    const entry = q !== undefined && q.length > 0 ? q.shift()! : null;
+    if (q !== undefined && q.length === 0) this.csdQueues.delete(key);
+    this.opts.sink.onRemoteCallback(e.cpu, cls, e.ts);
+    if (entry === null) this.opts.sink.onUnpairedHandler(e.cpu, cls);
+    const target = entry?.target ?? null;
+    if (target !== null) {
+      target.handlerTs = e.ts;
+      target.outcome = cls === 'tlb_remove_table_smp_sync' ? 'tableSync' : 'empty';
+    }
+    c.csd.push({ func: e.func, cls, local: false, target, open: entry?.open ?? null, sawFlush: false });
+  }
+
+  private onCsdExit(e: CsdFunctionEvent, c: CpuState): void {
+    // pop to the matching frame (an exit lost to the ring buffer must not wedge the stack)
+    let frame: CsdFrame | undefined;
+    while (c.csd.length > 0) {
+      frame = c.csd.pop();
+      if (frame!.func === e.func) break;
+    }
+    if (frame === undefined) return;
+    if (c.csd.length === 0) c.vectorDepth = 0; // 6.18 captures have no call_function*_exit
+    if (frame.local) {
+      if (frame.open !== null) this.initiatorDone(c, e.ts);
+      return;
+    }
+    const t = frame.target;
+    if (frame.cls === 'flush_tlb_func' && !frame.sawFlush && t !== null) t.outcome = 'empty';
+    if (t !== null && frame.open !== null) {
+      this.opts.sink.onTargetDone(frame.open.req, t, e.ts);
+      frame.open.pending--;
+      this.maybeClose(frame.open, e.ts);
+    } else if (t === null && frame.cls === 'flush_tlb_func') {
+      // unpaired handler: still accounted by outcome
+      this.opts.sink.onTargetDone(null, { cpu: e.cpu, queuedTs: e.ts, ipi: false, handlerTs: e.ts, outcome: frame.sawFlush ? 'full' : 'empty', pages: 0 }, e.ts);
+    }
+  }
+
+  private initiatorDone(c: CpuState, ts: number): void {
+    const open = c.initiating;
+    c.initiating = null;
+    if (open === null || open.initiatorDone) return;
+    open.initiatorDone = true;
+    this.evaluateTargets(open.req);
+    this.maybeClose(open, ts);
+  }
+
+  private maybeClose(open: OpenRequest, ts: number): void {
+    if (open.closed || !open.initiatorDone) return;
+    // csd pairing: wait for every queued target; window pairing closes when the initiator moves on
+    if (this.sawCsd && open.pending > 0) return;
+    this.close(open, ts);
+  }
+
+  private close(open: OpenRequest, ts: number): void {
+    if (open.closed) return;
+    open.closed = true;
+    const req = open.req;
+    req.closedTs = ts;
+    if (req.mm !== 0 && req.gen > 0) {
+      const m = this.mm(req.mm);
+      const i = m.openGens.indexOf(req.gen);
+      if (i >= 0) m.openGens.splice(i, 1);
+      // completedGen: the largest g with every request <= g finished (Amit's tlb_gen_completed)
+      m.completedGen = m.openGens.length > 0 ? m.openGens[0]! - 1 : m.gen;
+    }
+    this.inferFreedTables(req);
+    this.opts.sink.onRequestClosed(req);
+    const i = this.windowOpen.indexOf(open);
+    if (i >= 0) this.windowOpen.splice(i, 1);
+    this.drain();
+  }
+
+  /** Close transactions whose targets never answered (lost events, trace end) after a timeout. */
+  private expire(now: number): void {
+    if (this.windowOpen.length === 0) return;
+    const first = this.windowOpen[0]!;
+    if (now - first.req.ts < TRANSACTION_TIMEOUT_NS) return;
+    for (const o of [...this.windowOpen]) {
+      if (now - o.req.ts < TRANSACTION_TIMEOUT_NS) break;
+      o.initiatorDone = true;
+      this.close(o, now);
+    }
+  }
+
+  /** Unfiltered (freed_tables) when a target was lazy at request time, or not running the mm without trim. */
+  private inferFreedTables(req: FlushRequest): void {
+    if (req.freedTables !== null || req.kind !== 'remote' || req.mm === 0) return;
+    if (!this.sawCsd) return;
+    let unfiltered = false;
+    for (const t of req.targets) {
+      if (req.snapshot.lazy[t.cpu]) unfiltered = true;
+    }
+    req.freedTables = unfiltered ? true : req.targets.length > 0 ? false : null;
+  }
+
+  /**
+   * Model fidelity: the target set should_flush_tlb() would pick from our state, against the
+   * csd_queue_cpu targets the kernel actually queued.
+   */
+  private evaluateTargets(req: FlushRequest): void {
+    if (!this.sawCsd || req.kind !== 'remote' || req.mm === 0) return;
+    const s = req.snapshot;
+    // a CPU whose loaded mm we have not learned yet makes any prediction a guess: not compared
+    for (let i = 0; i < s.known.length; i++) {
+      if (i !== req.cpu && !s.known[i]) {
+        this.opts.sink.onFidelitySkipped('cpuStateUnknown');
+        return;
+      }
+    }
+    const observed = new Set(req.targets.map((t) => t.cpu));
+    for (const variant of ['lazy', 'precise'] as const) {
+      const mask = variant === 'lazy' ? s.lazyMask : s.preciseMask;
+      const filtered = new Set<number>();
+      const trimmed = new Set<number>();
+      const unfiltered = new Set<number>();
+      for (let i = 0; i < mask.length; i++) {
+        if (!mask[i] || i === req.cpu) continue;
+        unfiltered.add(i);
+        if (s.lazy[i]) continue;
+        trimmed.add(i);
+        if (s.loadedMm[i] === req.mm) filtered.add(i);
+      }
+      let kind = 'mismatch';
+      if (eqSet(observed, filtered)) kind = 'filtered';
+      else if (eqSet(observed, unfiltered)) kind = 'unfiltered';
+      else if (variant === 'lazy' && eqSet(observed, trimmed)) kind = 'trim';
+      else kind = classifyMismatch(observed, filtered, unfiltered);
+      const match = kind === 'filtered' || kind === 'unfiltered' || kind === 'trim';
+      if (!match && process.env.TLBTRACE_DEBUG && variant === (this.sawReason5 ? 'lazy' : 'precise')) {
+        process.stderr.write(`MISMATCH ${variant} ${kind} req#${req.id} ts=${req.ts} cpu=${req.cpu} pid=${req.pid} mm=${req.mm} observed=[${[...observed]}] filtered=[${[...filtered]}] unfiltered=[${[...unfiltered]}] loaded=[${[...s.loadedMm].map((m) => this.mmName(m))}] lazy=[${[...s.lazy]}]\n`);
+      }
+      this.opts.sink.onFidelityTargets(match, variant, kind);
+    }
+  }
+
+  // ---------------------------------------------------------------- context switches
+
+  private onSwitch(e: SchedSwitchEvent, c: CpuState): void {
+    const next = this.tasks.seeNamed(e.nextPid, e.nextComm);
+    this.tasks.seeNamed(e.prevPid, e.prevComm);
+    c.pid = e.nextPid;
+    if (c.initiating !== null) this.initiatorDone(c, e.ts);
+    const toKernel = next.kernelThread;
+    const toMm = toKernel ? c.loadedMm : this.tasks.mmOf(e.nextPid);
+    const ps: PendingSwitch = {
+      ts: e.ts,
+      prevPid: e.prevPid,
+      nextPid: e.nextPid,
+      fromMm: c.loadedMm,
+      toMm,
+      wasLazy: c.lazy,
+      toKernel,
+      predicted: undefined,
+      predictedSlot: -1,
+    };
+    if (toKernel) {
+      // enter_lazy_tlb(): keep the mm loaded, no event (unless already in init_mm)
+      if (c.loadedMm !== INIT_MM) c.lazy = true;
+      ps.predicted = null;
+      this.finishSwitch(e.cpu, c, ps, null);
+      return;
+    }
+    ps.predicted = this.predictSwitch(c, toMm, ps);
+    c.pendingSwitch = ps;
+  }
+
+  /** What switch_mm_irqs_off() will log for a switch to `toMm` (arch/x86/mm/tlb.c). */
+  private predictSwitch(c: CpuState, toMm: number, ps: PendingSwitch): number | null | undefined {
+    if (!c.loadedKnown) return undefined;
+    const gen = this.mm(toMm).gen;
+    if (toMm === c.loadedMm) {
+      if (!c.lazy) return null; // same mm, not lazy: early return, no event
+      const slot = slotOf(c, toMm);
+      if (slot < 0) return undefined;
+      ps.predictedSlot = slot;
+      return c.slotGen[slot]! < gen ? -1 : null; // caught up: return without an event
+    }
+    const slot = slotOf(c, toMm);
+    if (slot >= 0) {
+      ps.predictedSlot = slot;
+      return c.slotGen[slot]! < gen ? -1 : 0;
+    }
+    // not cached: choose_new_asid() takes the next slot round-robin and flushes it
+    if (c.slotsKnown < TLB_NR_DYN_ASIDS) return undefined;
+    return -1;
+  }
+
+  /** The first event after a sched_switch on that CPU tells what switch_mm did (`observed` = pages or null). */
+  private resolveSwitch(cpu: number, c: CpuState, observed: number | null): void {
+    const ps = c.pendingSwitch!;
+    c.pendingSwitch = null;
+    if (observed === null && ps.toMm !== c.loadedMm && !ps.toKernel && c.loadedKnown) {
+      // No switch_mm event although we thought the mm changed: the trace proves both tasks share
+      // one mm (without tgids, pids are merged here), or the CPU was already in it.
+      const prevTask = this.tasks.task(ps.prevPid);
+      const merged = prevTask && !prevTask.kernelThread ? this.tasks.sameMm(ps.prevPid, ps.nextPid) : null;
+      if (merged !== null) this.remapMm(merged.drop, merged.keep);
+      ps.toMm = this.tasks.mmOf(ps.nextPid);
+    }
+    if (observed !== null) this.tasks.markUser(ps.nextPid);
+    if (ps.predicted !== undefined && c.loadedKnown) {
+      const obs = observed === null ? null : observed < 0 ? -1 : 0;
+      const name = (x: number | null) => (x === null ? 'none' : x < 0 ? 'full' : 'current');
+      this.opts.sink.onFidelitySwitch(obs === ps.predicted, `predicted ${name(ps.predicted)}, observed ${name(obs)}`);
+    }
+    this.finishSwitch(cpu, c, ps, observed);
+  }
+
+  private finishSwitch(cpu: number, c: CpuState, ps: PendingSwitch, observed: number | null): void {
+    if (!ps.toKernel) {
+      if (observed !== null || ps.toMm !== c.loadedMm) {
+        this.loadMm(cpu, c, ps.toMm, observed ?? 0, observed !== null);
+      } else if (c.lazy && observed !== null) {
+        this.catchUp(c, ps.toMm);
+      }
+      c.lazy = false;
+      c.loadedKnown = true;
+    }
+    this.push(
+      {
+        type: 'switch',
+        ts: ps.ts,
+        cpu,
+        pid: ps.nextPid,
+        fromMm: ps.fromMm,
+        toMm: ps.toKernel ? ps.fromMm : ps.toMm,
+        toKernelThread: ps.toKernel,
+        wasLazy: ps.wasLazy,
+        observedFlush: observed,
+      },
+      null,
+    );
+  }
+
+  /**
+   * switch_mm_irqs_off() to `mm` on this CPU: cpumask bookkeeping and ASID choice. `pages` is the
+   * observed reason-0 flush (-1 the new ASID slot was flushed, 0 it was current).
+   */
+  private loadMm(cpu: number, c: CpuState, mm: number, pages: number, observed = true): void {
+    const prev = c.loadedMm;
+    if (prev !== mm && prev !== INIT_MM && this.mms.has(prev)) {
+      // pre-6.14: "Stop remote flushes for the previous mm"; 6.14+ leaves the bit (lazyMask)
+      this.mm(prev).preciseMask[cpu] = 0;
+    }
+    if (mm !== INIT_MM) {
+      const m = this.mm(mm);
+      m.lazyMask[cpu] = 1;
+      m.preciseMask[cpu] = 1;
+    }
+    c.loadedMm = mm;
+    c.loadedKnown = true;
+    c.lazy = false;
+    // ASID slot: reuse the mm's slot, or take next_asid round-robin
+    let slot = slotOf(c, mm);
+    if (slot < 0) {
+      slot = c.nextAsid;
+      c.nextAsid = (c.nextAsid + 1) % TLB_NR_DYN_ASIDS;
+      if (c.slotMm[slot] === -1) c.slotsKnown++;
+      c.slotMm[slot] = mm;
+      c.slotGen[slot] = -1;
+    }
+    if (observed && (pages !== 0 || mm === INIT_MM)) c.slotGen[slot] = mm === INIT_MM ? 0 : this.mm(mm).gen;
+    else if (observed) c.slotGen[slot] = Math.max(c.slotGen[slot]!, mm === INIT_MM ? 0 : this.mm(mm).gen);
+  }
+
+  /** The CPU's ASID for `mm` has caught up with the mm's generation. */
+  private catchUp(c: CpuState, mm: number): void {
+    if (mm === INIT_MM) return;
+    const slot = slotOf(c, mm);
+    if (slot >= 0) c.slotGen[slot] = this.mm(mm).gen;
+  }
+
+  /** pids proven to share an mm: move CPU state keyed by the merged-away id. */
+  private remapMm(drop: number, keep: number): void {
+    const d = this.mms.get(drop);
+    const k = this.mm(keep);
+    if (d !== undefined) {
+      for (let i = 0; i < this.nCpus; i++) {
+        if (d.lazyMask[i]) k.lazyMask[i] = 1;
+        if (d.preciseMask[i]) k.preciseMask[i] = 1;
+      }
+      k.gen = Math.max(k.gen, d.gen);
+      k.completedGen = Math.max(k.completedGen, d.completedGen);
+      this.mms.delete(drop);
+    }
+    for (const c of this.cpus) {
+      if (c.loadedMm === drop) c.loadedMm = keep;
+      for (let s = 0; s < TLB_NR_DYN_ASIDS; s++) if (c.slotMm[s] === drop) c.slotMm[s] = keep;
+    }
+  }
+
+  private onExec(pid: number, c: CpuState, ts: number): void {
+    const old = this.tasks.mmOf(pid);
+    this.tasks.onExec(pid);
+    const mm = this.tasks.mmOf(pid);
+    if (old !== INIT_MM && old !== mm) this.push({ type: 'mmExit', ts, mm: old }, null);
+    // exec_mmap() switched this CPU to the new mm (its tlb_flush 0 came just before)
+    if (c.execPending || c.pid === pid) this.loadMm(this.cpus.indexOf(c), c, mm, -1);
+    c.execPending = false;
+    if (old !== INIT_MM && old !== mm) this.retire(old, -1, ts);
+  }
+
+  /**
+   * do_exit(): trace_sched_process_exit comes before exit_mm(), so the exiting task's last flushes
+   * (exit_mmap's teardown) still follow; after exit_mm() the task runs lazily with no mm of its own.
+   * The mm's state is kept a while for those flushes, then forgotten (bounded memory).
+   */
+  private onExit(pid: number, tgid: number, ts: number, c: CpuState): void {
+    const t = this.tasks.task(pid);
+    if (t === undefined || t.kernelThread) return;
+    const mm = this.tasks.mmOf(pid);
+    if (c.pid === pid && c.loadedMm === mm && mm !== INIT_MM) c.lazy = true;
+    const leader = this.tasks.tgidKnown ? pid === (tgid >= 0 ? tgid : t.tgid) : true;
+    if (leader && mm !== INIT_MM) {
+      this.push({ type: 'mmExit', ts, mm }, null);
+      this.retire(mm, pid, ts);
+    }
+  }
+
+  private retired: Array<{ mm: number; pid: number; ts: number }> = [];
+
+  private retire(mm: number, pid: number, ts: number): void {
+    this.retired.push({ mm, pid, ts });
+  }
+
+  /** Forget mms and tasks that died more than RETIRE_AFTER_NS ago and are loaded nowhere. */
+  private purgeRetired(now: number): void {
+    while (this.retired.length > 0 && now - this.retired[0]!.ts > RETIRE_AFTER_NS) {
+      const r = this.retired.shift()!;
+      if (this.cpus.some((c) => c.loadedMm === r.mm)) {
+        this.retired.push({ ...r, ts: now });
+        break;
+      }
+      const m = this.mms.get(r.mm);
+      if (m !== undefined && m.openGens.length === 0) this.mms.delete(r.mm);
+      this.tasks.forget(r.pid, r.mm);
+    }
+  }
+
+  // ---------------------------------------------------------------- policy stream
+
+  private push(ev: ModelEvent, open: OpenRequest | null): void {
+    this.outbox.push({ ev, open });
+    this.drain();
+  }
+
+  private drain(): void {
+    let i = 0;
+    while (i < this.outbox.length) {
+      const head = this.outbox[i]!;
+      if (head.open !== null && !head.open.closed) break;
+      this.opts.emit(head.ev);
+      i++;
+    }
+    if (i > 0) this.outbox.splice(0, i);
+  }
+
+  /** End of input: close what is open, flush the policy stream. */
+  finish(ts: number): void {
+    for (let i = 0; i < this.cpus.length; i++) {
+      const c = this.cpus[i]!;
+      if (c.pendingSwitch !== null) this.resolveSwitch(i, c, null);
+      if (c.initiating !== null) this.initiatorDone(c, ts);
+    }
+    for (const o of [...this.windowOpen]) {
+      o.initiatorDone = true;
+      this.close(o, ts);
+    }
+    this.drain();
+  }
+
+  /** Targets queued but never answered (after finish()). */
+  unansweredCount(): number {
+    let n = 0;
+    for (const q of this.csdQueues.values()) for (const x of q) if (x.target !== null && x.target.outcome === 'unanswered') n++;
+    return n;
+  }
+}
+
+function slotOf(c: CpuState, mm: number): number {
+  for (let s = 0; s < TLB_NR_DYN_ASIDS; s++) if (c.slotMm[s] === mm) return s;
+  return -1;
+}
+
+function eqSet(a: Set<number>, b: Set<number>): boolean {
+  if (a.size !== b.size) return false;
+  for (const x of a) if (!b.has(x)) return false;
+  return true;
+}
+
+function classifyMismatch(observed: Set<number>, filtered: Set<number>, unfiltered: Set<number>): string {
+  for (const x of observed) if (!unfiltered.has(x)) return 'targetNotInMask';
+  for (const x of filtered) if (!observed.has(x)) return 'runningCpuNotTargeted';
+  return 'partialFilter';
+}

@@ -1,0 +1,266 @@
+// Observed accounting: every flush, shootdown and IPI that really happened, as the model classifies
+// them. Produces the `observed` and `model` sections of the summary and the observed time series.
+
+import type { TlbFlushEvent } from '../events/types.js';
+import type { ModelSection, ObservedSection } from '../report/schema.js';
+import { DistributionBuilder } from './distribution.js';
+import type { CallbackClass, ObservedSink } from './model.js';
+import { TimeSeries } from './series.js';
+import type { FlushRequest, TargetOutcome, TargetRecord } from './types.js';
+
+export const SERIES_KEYS = ['requests', 'shootdowns', 'ipis', 'wasted'] as const;
+export type SeriesKey = (typeof SERIES_KEYS)[number];
+
+const WASTED_OUTCOMES: Partial<Record<TargetOutcome, keyof ObservedSection['wasted']['byKind']>> = {
+  wrongCpu: 'remoteWrongCpu',
+  zero: 'remoteZeroPages',
+  empty: 'emptyCallback',
+  switchToInitMm: 'lazySwitchToInitMm',
+};
+
+interface Row {
+  label?: { mm: string; comm: string; tgid: number };
+  requests: number;
+  shootdowns: number;
+  ipis: number;
+  wasted: number;
+}
+
+const TOP_N = 20;
+const score = (r: Row) => r.shootdowns + r.requests;
+/** bound on distinct mms kept for the top-N table (fork storms make many) */
+const MAX_MM_ROWS = 50_000;
+
+export class ObservedAccounting implements ObservedSink {
+  readonly series = new TimeSeries<SeriesKey>(SERIES_KEYS);
+  private byReason = [0, 0, 0, 0, 0, 0];
+  private byReasonPages = new Map<number, { full: number; ranged: number; zero: number }>();
+  private otherReasons = 0;
+  private requestsByKind = { remote: 0, localOnly: 0, batched: 0 };
+  private phantom = 0;
+  private remoteByCpu = new Map<number, number>();
+  private remoteWithoutCsdCount = 0;
+  private byOutcome = new Map<string, number>();
+  private unpairedHandlers = 0;
+  private ipiTotal = 0;
+  private ipiTlb = 0;
+  private ipiByCpu = new Map<number, number>();
+  private vectorEntries = 0;
+  private vectorByCpu = new Map<number, number>();
+  private callbacksByClass = new Map<string, number>();
+  private wasted = { remoteWrongCpu: 0, remoteZeroPages: 0, emptyCallback: 0, lazySwitchToInitMm: 0, tableSync: 0 };
+  private fanout = new Map<number, number>();
+  private latency = new DistributionBuilder();
+  private mmRows = new Map<number, Row>();
+  private causeRows = new Map<string, Row>();
+  private fidTargets = { lazy: { match: 0, n: 0 }, precise: { match: 0, n: 0 } };
+  private fidMismatch = { lazy: new Map<string, number>(), precise: new Map<string, number>() };
+  private fidSwitch = { match: 0, n: 0 };
+  private fidSwitchMismatch = new Map<string, number>();
+  private fidSkipped = new Map<string, number>();
+
+  onRequest(req: FlushRequest): void {
+    if (req.kind === 'tableSync') return;
+    this.series.add('observed', 'requests', req.ts);
+  }
+
+  onRequestClosed(req: FlushRequest): void {
+    if (req.kind === 'tableSync') {
+      this.addRow(req, 0);
+      return;
+    }
+    this.requestsByKind[req.kind]++;
+    if (req.kind === 'remote') {
+      const n = req.targets.length;
+      this.fanout.set(n, (this.fanout.get(n) ?? 0) + 1);
+      if (n === 0) this.phantom++; // every target filtered by should_flush_tlb()
+    }
+    this.addRow(req, 1);
+  }
+
+  private addRow(req: FlushRequest, requests: number): void {
+    let shootdowns = 0;
+    let wasted = 0;
+    for (const t of req.targets) {
+      if (t.outcome === 'unanswered') continue;
+      shootdowns++;
+      if (t.outcome in WASTED_OUTCOMES || t.outcome === 'tableSync') wasted++;
+    }
+    const add = (row: Row) => {
+      row.requests += requests;
+      row.shootdowns += shootdowns;
+      row.ipis += req.ipis;
+      row.wasted += wasted;
+    };
+    if (req.mm !== 0) {
+      let r = this.mmRows.get(req.mm);
+      if (r === undefined) {
+        if (this.mmRows.size >= MAX_MM_ROWS) this.pruneMmRows();
+        r = { requests: 0, shootdowns: 0, ipis: 0, wasted: 0 };
+        this.mmRows.set(req.mm, r);
+      }
+      // the name is taken while the mm is alive (the model forgets dead mms)
+      if (this.mmLabel) r.label = this.mmLabel(req.mm);
+      add(r);
+    }
+    let cr = this.causeRows.get(req.cause);
+    if (cr === undefined) {
+      cr = { requests: 0, shootdowns: 0, ipis: 0, wasted: 0 };
+      this.causeRows.set(req.cause, cr);
+    }
+    add(cr);
+  }
+
+  /** set by the pipeline: names an mm while the model still knows it */
+  mmLabel: ((mm: number) => { mm: string; comm: string; tgid: number }) | null = null;
+
+  /** Keep the busiest rows when there are too many mms (fork storms): bounded memory. */
+  private pruneMmRows(): void {
+    const keep = [...this.mmRows.entries()].sort((a, b) => score(b[1]) - score(a[1])).slice(0, MAX_MM_ROWS / 5);
+    this.mmRows = new Map(keep);
+    this.mmRowsPruned = true;
+  }
+  private mmRowsPruned = false;
+
+  onRemoteCallback(cpu: number, cls: CallbackClass, ts: number): void {
+    this.callbacksByClass.set(cls, (this.callbacksByClass.get(cls) ?? 0) + 1);
+    if (cls === 'flush_tlb_func') {
+      this.remoteByCpu.set(cpu, (this.remoteByCpu.get(cpu) ?? 0) + 1);
+      this.series.add('observed', 'shootdowns', ts);
+      this.series.add(`cpu${cpu}`, 'shootdowns', ts);
+    } else if (cls === 'tlb_remove_table_smp_sync') {
+      this.wasted.tableSync++;
+      this.series.add('observed', 'wasted', ts);
+    }
+  }
+
+  onTargetDone(req: FlushRequest | null, t: TargetRecord, ts: number): void {
+    if (t.outcome === 'tableSync') return;
+    this.byOutcome.set(t.outcome, (this.byOutcome.get(t.outcome) ?? 0) + 1);
+    const w = WASTED_OUTCOMES[t.outcome];
+    if (w !== undefined) {
+      this.wasted[w]++;
+      this.series.add('observed', 'wasted', ts);
+    }
+    if (req !== null && t.handlerTs !== null) this.latency.add((t.handlerTs - req.ts) / 1000);
+  }
+
+  onRemoteWithoutCsd(cpu: number, _outcome: TargetOutcome, ts: number): void {
+    this.remoteWithoutCsdCount++;
+    this.remoteByCpu.set(cpu, (this.remoteByCpu.get(cpu) ?? 0) + 1);
+    this.series.add('observed', 'shootdowns', ts);
+    this.series.add(`cpu${cpu}`, 'shootdowns', ts);
+  }
+
+  onIpi(ts: number, _fromCpu: number, targets: readonly number[], tlb: boolean): void {
+    this.ipiTotal += targets.length;
+    if (tlb) this.ipiTlb += targets.length;
+    for (const t of targets) this.ipiByCpu.set(t, (this.ipiByCpu.get(t) ?? 0) + 1);
+    this.series.add('observed', 'ipis', ts, targets.length);
+  }
+
+  onVectorEntry(cpu: number, _ts: number): void {
+    this.vectorEntries++;
+    this.vectorByCpu.set(cpu, (this.vectorByCpu.get(cpu) ?? 0) + 1);
+  }
+
+  onTlbFlush(e: TlbFlushEvent, _remote: boolean): void {
+    if (e.reason >= 0 && e.reason <= 5) this.byReason[e.reason]!++;
+    else this.otherReasons++;
+    let p = this.byReasonPages.get(e.reason);
+    if (p === undefined) {
+      p = { full: 0, ranged: 0, zero: 0 };
+      this.byReasonPages.set(e.reason, p);
+    }
+    if (e.pages < 0) p.full++;
+    else if (e.pages === 0) p.zero++;
+    else p.ranged++;
+  }
+
+  onUnpairedHandler(_cpu: number, _cls: CallbackClass): void {
+    this.unpairedHandlers++;
+  }
+
+  onFidelityTargets(match: boolean, variant: 'lazy' | 'precise', kind: string): void {
+    const f = this.fidTargets[variant];
+    f.n++;
+    if (match) f.match++;
+    else this.fidMismatch[variant].set(kind, (this.fidMismatch[variant].get(kind) ?? 0) + 1);
+  }
+
+  onFidelitySwitch(match: boolean, kind: string): void {
+    this.fidSwitch.n++;
+    if (match) this.fidSwitch.match++;
+    else this.fidSwitchMismatch.set(kind, (this.fidSwitchMismatch.get(kind) ?? 0) + 1);
+  }
+
+  onFidelitySkipped(why: string): void {
+    this.fidSkipped.set(why, (this.fidSkipped.get(why) ?? 0) + 1);
+  }
+
+  /** Build the observed section. `vocab` decides exactness and the pairing method. */
+  observedSection(
+    cpus: number,
+    vocab: { csd: boolean; ipi: boolean; vectors: boolean },
+    unanswered: number,
+    mmLabel: (mm: number) => { mm: string; comm: string; tgid: number },
+  ): ObservedSection {
+    const label = (mm: number, r: Row) => r.label ?? mmLabel(mm);
+    const byCpu = (m: Map<number, number>) => {
+      const o: Record<string, number> = {};
+      for (let i = 0; i < cpus; i++) o[String(i)] = m.get(i) ?? 0;
+      return o;
+    };
+    const byReason: Record<string, number> = {};
+    for (let r = 0; r <= 5; r++) byReason[String(r)] = this.byReason[r]!;
+    const byReasonPages: Record<string, { full: number; ranged: number; zero: number }> = {};
+    for (let r = 0; r <= 5; r++) byReasonPages[String(r)] = this.byReasonPages.get(r) ?? { full: 0, ranged: 0, zero: 0 };
+    const remoteTotal = [...this.remoteByCpu.values()].reduce((a, b) => a + b, 0);
+    const wastedTotal = Object.values(this.wasted).reduce((a, b) => a + b, 0);
+    // Without ipi_send_* (before 6.4) the IPIs a CPU took are its call_function*_entry vectors.
+    const ipiFromVectors = !vocab.ipi && vocab.vectors;
+    const rows = (m: Map<string, Row> | Map<number, Row>) => [...m.entries()].sort((a, b) => score(b[1]) - score(a[1]));
+    return {
+      tlbFlush: { total: this.byReason.reduce((a, b) => a + b, 0) + this.otherReasons, byReason, byReasonPages },
+      requests: this.requestsByKind.remote + this.requestsByKind.localOnly + this.requestsByKind.batched,
+      requestsByKind: { ...this.requestsByKind },
+      phantomRequests: vocab.csd ? this.phantom : 0,
+      remoteShootdowns: {
+        total: remoteTotal,
+        byCpu: byCpu(this.remoteByCpu),
+        exact: vocab.csd,
+        pairing: vocab.csd ? 'csd' : vocab.vectors ? 'vector' : 'window',
+        unpairedHandlers: this.unpairedHandlers,
+        unansweredTargets: unanswered,
+        byOutcome: Object.fromEntries([...this.byOutcome.entries()].sort()),
+      },
+      ipis: {
+        total: ipiFromVectors ? this.vectorEntries : this.ipiTotal,
+        tlb: ipiFromVectors ? this.remoteWithoutCsdCount : this.ipiTlb,
+        byCpu: byCpu(ipiFromVectors ? this.vectorByCpu : this.ipiByCpu),
+        callbacksByClass: Object.fromEntries([...this.callbacksByClass.entries()].sort()),
+      },
+      wasted: { total: wastedTotal, byKind: { ...this.wasted } },
+      fanout: [...this.fanout.entries()].sort((a, b) => a[0] - b[0]).map(([targets, requests]) => ({ targets, requests })),
+      latencyUs: this.latency.toJSON(),
+      topMms: (rows(this.mmRows) as Array<[number, Row]>).slice(0, TOP_N).map(([mm, r]) => ({ ...label(mm, r), requests: r.requests, shootdowns: r.shootdowns, ipis: r.ipis, wasted: r.wasted })),
+      byCause: (rows(this.causeRows) as Array<[string, Row]>).map(([cause, r]) => ({ cause, ...r })),
+    };
+  }
+
+  fidelity(lazyCpumask: boolean): ModelSection['fidelity'] {
+    const variant = lazyCpumask ? 'lazy' : 'precise';
+    const f = this.fidTargets[variant];
+    const ratio = (m: number, n: number) => (n > 0 ? Math.round((m / n) * 10000) / 10000 : null);
+    return {
+      targets: ratio(f.match, f.n),
+      targetsCompared: f.n,
+      targetMismatches: Object.fromEntries([...this.fidMismatch[variant].entries()].sort()),
+      switchFlush: ratio(this.fidSwitch.match, this.fidSwitch.n),
+      switchCompared: this.fidSwitch.n,
+      switchMismatches: Object.fromEntries([...this.fidSwitchMismatch.entries()].sort()),
+      targetsSkipped: Object.fromEntries([...this.fidSkipped.entries()].sort()),
+      note: `mm_cpumask modelled with ${lazyCpumask ? '6.14+ lazy semantics (reason 5 seen)' : 'pre-6.14 semantics (cleared on switch-away)'}; a request matches when the queued targets equal the should_flush_tlb() set, the unfiltered mask (freed page tables) or the trim set`,
+    };
+  }
+}

@@ -1,0 +1,250 @@
+// Who owns which address space. No tracepoint carries an mm, so we derive one (DOMAIN.md §3):
+//   - with a TGID column: mm = tgid, and a fresh mm at every sched_process_exec;
+//   - without (trace-cmd report, perf script): every pid starts as its own mm, and pids are merged
+//     when the trace proves they share one: a user->user sched_switch on a CPU with no
+//     `tlb_flush 0` after it means switch_mm_irqs_off() saw prev == next (same mm, no event).
+// Kernel threads own no mm: they borrow the loaded one lazily (enter_lazy_tlb()).
+
+export const INIT_MM = 0; // init_mm: loaded by idle/kernel threads after leave_mm or a lazy flush
+
+export interface TaskInfo {
+  pid: number;
+  comm: string;
+  tgid: number;
+  /** tgid not seen yet (the task was named by a sched_switch/fork payload): tgid = pid for now */
+  tgidProvisional: boolean;
+  kernelThread: boolean;
+}
+
+/** Comm prefixes of kernel threads on x86 Linux (children of kthreadd have no mm). */
+const KTHREAD_PREFIXES = [
+  'swapper', 'kworker/', 'ksoftirqd/', 'migration/', 'rcu_', 'rcuog/', 'rcuop/', 'rcuos/', 'rcub/',
+  'kthreadd', 'kswapd', 'khugepaged', 'kcompactd', 'cpuhp/', 'idle_inject/', 'watchdog', 'irq/',
+  'kdevtmpfs', 'oom_reaper', 'writeback', 'kblockd', 'jbd2/', 'ext4-', 'xfs', 'scsi_', 'khungtaskd',
+  'kauditd', 'ksmd', 'kintegrityd', 'kthrotld', 'ipv6_addrconf', 'mm_percpu_wq', 'pool_workqueue',
+  'kstrp', 'zswap', 'psimon', 'kpsmoused', 'ata_sff', 'md', 'edac-poller', 'devfreq_wq', 'khvcd',
+  'kswapd', 'card', 'hwrng', 'napi/', 'nvme', 'blkcg_punt', 'tpm_dev_wq', 'inet_frag_wq', 'netns',
+  'kmpath', 'kaluad', 'ttm', 'dmcrypt', 'kcryptd', 'ksgxd', 'kvm-', 'vfio', 'krfcommd', 'btrfs',
+  'loop', 'kerneloops', 'kmemleak', 'kthrotld', 'acpi_thermal_pm', 'ecryptfs', 'charger_manager',
+  'mld', 'kipmi', 'zram', 'iprt', 'slub_flushwq', 'cfg80211', 'kstrp', 'rpciod', 'xprtiod', 'nfsiod',
+];
+
+export function looksLikeKernelThread(comm: string, pid: number): boolean {
+  if (pid === 0) return true;
+  if (pid === 2) return true; // kthreadd
+  for (const p of KTHREAD_PREFIXES) if (comm.startsWith(p)) return true;
+  return false;
+}
+
+/** Union-find over pids, for mm inference without tgids. */
+class PidUnion {
+  private parent = new Map<number, number>();
+  find(p: number): number {
+    let r = p;
+    for (;;) {
+      const q = this.parent.get(r);
+      if (q === undefined || q === r) break;
+      r = q;
+    }
+    // path compression
+    let x = p;
+    while (x !== r) {
+      const q = this.parent.get(x)!;
+      this.parent.set(x, r);
+      x = q;
+    }
+    return r;
+  }
+  union(a: number, b: number): void {
+    const ra = this.find(a);
+    const rb = this.find(b);
+    if (ra !== rb) this.parent.set(Math.max(ra, rb), Math.min(ra, rb));
+  }
+}
+
+export interface MmIdentity {
+  id: number;
+  /** the process: tgid, or the root pid of the inferred group */
+  tgid: number;
+  comm: string;
+}
+
+/**
+ * Task registry: pid -> comm, tgid, kernel-thread flag, mm.
+ * mm ids are small integers (> 0); 0 is init_mm.
+ */
+export class TaskRegistry {
+  private tasks = new Map<number, TaskInfo>();
+  private kthreadChildren = new Set<number>();
+  private knownUser = new Set<number>();
+  private union = new PidUnion();
+  /** process key (tgid or union root) -> current mm id; a new one after exec */
+  private mmOfProcess = new Map<number, number>();
+  private mmInfo = new Map<number, MmIdentity>();
+  private mmsSeen = 0;
+  private nextMmId = 1;
+
+  /** true once an event header carried a tgid (TGID column, perf -F +pid, trace.dat saved tgids) */
+  tgidKnown: boolean;
+
+  constructor(tgidKnown: boolean) {
+    this.tgidKnown = tgidKnown;
+  }
+
+  /**
+   * Called for every event header: keeps comm/tgid fresh. When a task named earlier without a tgid
+   * turns out to belong to another process, the mm it was provisionally given must merge into
+   * that process's mm: `merged` says which (the caller remaps state keyed by it).
+   */
+  see(pid: number, tgid: number, comm: string): TaskInfo {
+    if (tgid > 0 && !this.tgidKnown) this.tgidKnown = true;
+    let t = this.tasks.get(pid);
+    if (t === undefined) {
+      t = { pid, comm, tgid: tgid >= 0 ? tgid : pid, tgidProvisional: tgid < 0, kernelThread: this.classify(pid, comm) };
+      this.tasks.set(pid, t);
+    } else {
+      if (t.comm !== comm && comm !== '<...>' && comm !== '') t.comm = comm;
+      if (tgid >= 0 && t.tgid !== tgid) {
+        const oldKey = t.tgid;
+        t.tgid = tgid;
+        if (t.tgidProvisional && this.tgidKnown) {
+          const provisional = this.mmOfProcess.get(oldKey);
+          const real = this.mmOfProcess.get(tgid);
+          if (provisional !== undefined && oldKey === pid) {
+            this.mmOfProcess.delete(oldKey);
+            if (real === undefined) this.mmOfProcess.set(tgid, provisional);
+            else if (real !== provisional) this.pendingMerge = { keep: real, drop: provisional };
+          }
+        }
+      }
+      if (tgid >= 0) t.tgidProvisional = false;
+    }
+    return t;
+  }
+
+  /** set by see() when a provisional mm must be merged; the caller takes it */
+  pendingMerge: { keep: number; drop: number } | null = null;
+
+  /** A task named by a sched_switch/fork payload (no tgid there). */
+  seeNamed(pid: number, comm: string): TaskInfo {
+    const t = this.tasks.get(pid);
+    if (t !== undefined) {
+      if (comm && t.comm !== comm) {
+        t.comm = comm;
+        if (!this.knownUser.has(pid)) t.kernelThread = this.classify(pid, comm);
+      }
+      return t;
+    }
+    return this.see(pid, -1, comm);
+  }
+
+  private classify(pid: number, comm: string): boolean {
+    if (this.knownUser.has(pid)) return false;
+    if (this.kthreadChildren.has(pid)) return true;
+    return looksLikeKernelThread(comm, pid);
+  }
+
+  onFork(parentPid: number, childPid: number, childComm: string): void {
+    if (parentPid === 2) this.kthreadChildren.add(childPid);
+    const parent = this.tasks.get(parentPid);
+    const child = this.seeNamed(childPid, childComm);
+    if (parentPid === 2) child.kernelThread = true;
+    else if (parent && !parent.kernelThread) child.kernelThread = false;
+  }
+
+  /** Evidence that a pid has an mm of its own (made an mm syscall, logged a switch-in flush, initiated a flush). */
+  markUser(pid: number): void {
+    if (pid === 0) return;
+    this.knownUser.add(pid);
+    const t = this.tasks.get(pid);
+    if (t) t.kernelThread = false;
+  }
+
+  /** exec gives the process a new mm. */
+  onExec(pid: number): void {
+    this.markUser(pid);
+    const key = this.processKey(pid);
+    this.mmOfProcess.set(key, this.newMm(key, this.tasks.get(pid)?.comm ?? ''));
+  }
+
+  /**
+   * Evidence that two pids share an mm (no switch_mm flush between them). Returns the mm id that
+   * was merged away (so the caller can remap state keyed by it) and the one kept, or null.
+   */
+  sameMm(a: number, b: number): { keep: number; drop: number } | null {
+    if (this.tgidKnown || a === b) return null;
+    const ka = this.union.find(a);
+    const kb = this.union.find(b);
+    if (ka === kb) return null;
+    const ma = this.mmOfProcess.get(ka);
+    const mb = this.mmOfProcess.get(kb);
+    this.union.union(a, b);
+    const root = this.union.find(a);
+    // keep the older mm id so counters attributed so far stay together
+    const keep = ma !== undefined && mb !== undefined ? Math.min(ma, mb) : (ma ?? mb);
+    if (keep === undefined) return null;
+    this.mmOfProcess.set(root, keep);
+    const drop = ma !== undefined && mb !== undefined ? Math.max(ma, mb) : undefined;
+    return drop === undefined || drop === keep ? null : { keep, drop };
+  }
+
+  private processKey(pid: number): number {
+    if (this.tgidKnown) return this.tasks.get(pid)?.tgid ?? pid;
+    return this.union.find(pid);
+  }
+
+  private newMm(tgid: number, comm: string): number {
+    const id = this.nextMmId++;
+    this.mmsSeen++;
+    this.mmInfo.set(id, { id, tgid, comm });
+    return id;
+  }
+
+  /** The mm a task runs in, or INIT_MM for kernel threads. */
+  mmOf(pid: number): number {
+    const t = this.tasks.get(pid);
+    if (t === undefined || t.kernelThread) return INIT_MM;
+    const key = this.processKey(pid);
+    let mm = this.mmOfProcess.get(key);
+    if (mm === undefined) {
+      mm = this.newMm(key, t.comm);
+      this.mmOfProcess.set(key, mm);
+    }
+    return mm;
+  }
+
+  /** Forget an exited task (and its process's mm mapping, when it was the one named). */
+  forget(pid: number, mm: number): void {
+    if (pid < 0) return;
+    const t = this.tasks.get(pid);
+    if (t === undefined) return;
+    const key = this.processKey(pid);
+    if (this.mmOfProcess.get(key) === mm && key === pid) this.mmOfProcess.delete(key);
+    this.mmInfo.delete(mm);
+    this.tasks.delete(pid);
+    this.knownUser.delete(pid);
+    this.kthreadChildren.delete(pid);
+  }
+
+  /** address spaces seen so far */
+  get mmCount(): number {
+    return this.mmsSeen;
+  }
+
+  isKernelThread(pid: number): boolean {
+    return this.tasks.get(pid)?.kernelThread ?? looksLikeKernelThread('', pid);
+  }
+
+  task(pid: number): TaskInfo | undefined {
+    return this.tasks.get(pid);
+  }
+
+  mmIdentity(mm: number): MmIdentity | undefined {
+    const info = this.mmInfo.get(mm);
+    if (info === undefined) return undefined;
+    // refresh the name from the process's current comm
+    const t = this.tasks.get(info.tgid);
+    if (t && t.comm) info.comm = t.comm;
+    return info;
+  }
+}

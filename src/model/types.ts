@@ -1,0 +1,123 @@
+// What the kernel model hands downstream: to the observed accounting, and to every policy replay.
+// Policies see one time-ordered stream of `ModelEvent`s: a flush request arrives complete (all its
+// targets answered) at its request time, interleaved with context switches and syscalls.
+
+import type { SyscallEnterEvent } from '../events/types.js';
+
+/** What a flush callback did on a target CPU (DOMAIN.md §1, flush_tlb_func()). */
+export type TargetOutcome =
+  | 'ranged' // tlb_flush 1 pages=N: partial flush
+  | 'full' // tlb_flush 1 pages=-1
+  | 'zero' // tlb_flush 1 pages=0: already caught up with mm_tlb_gen
+  | 'wrongCpu' // tlb_flush 5: mm not loaded there; CPU drops itself from mm_cpumask
+  | 'switchToInitMm' // tlb_flush 0 inside the handler: a lazy CPU switched to init_mm
+  | 'empty' // csd entry/exit with nothing between: local generation already covered the request
+  | 'tableSync' // tlb_remove_table_smp_sync: no flush, just a sync IPI
+  | 'unanswered'; // queued, but no handler seen (trace ended, or lost events)
+
+export interface TargetRecord {
+  cpu: number;
+  queuedTs: number;
+  /** a hardware IPI named this CPU (ipi_send_cpu/cpumask) for this request */
+  ipi: boolean;
+  handlerTs: number | null;
+  outcome: TargetOutcome;
+  /** pages from tlb_flush 1, -1 full */
+  pages: number;
+}
+
+export type RequestKind = 'remote' | 'localOnly' | 'batched' | 'tableSync';
+
+/** State of every CPU when the request was made (index = CPU number). */
+export interface CpuSnapshot {
+  /** loaded mm id (0 = init_mm) */
+  loadedMm: Int32Array;
+  /** 1 when the model knows what the CPU has loaded (learned from a switch or a task running there) */
+  known: Uint8Array;
+  /** 1 when the CPU runs a kernel thread or idle with a user mm still loaded (enter_lazy_tlb) */
+  lazy: Uint8Array;
+  /** the kernel's mm_cpumask as 6.14+ keeps it: set on switch-in, cleared only by tlb_flush 5 */
+  lazyMask: Uint8Array;
+  /** mm_cpumask as pre-6.14 kernels keep it: cleared when the CPU switches to another mm */
+  preciseMask: Uint8Array;
+  /** generation of the request's mm each CPU has caught up to (its ASID slot), -1 if not cached */
+  localGen: Float64Array;
+}
+
+export interface FlushRequest {
+  id: number;
+  /** ns: the initiator's tlb_flush 4 / direct tlb_flush 3 / csd_queue of a table sync */
+  ts: number;
+  /** ns: when the initiator moved on and every target answered */
+  closedTs: number;
+  cpu: number;
+  pid: number;
+  comm: string;
+  kind: RequestKind;
+  /** mm id (> 0) of the address space flushed; 0 when none (batched reclaim) or unknown (kernel thread) */
+  mm: number;
+  /** requested range: -1 full, N pages (already capped to full above 33 by the kernel) */
+  pages: number;
+  /** the mm's generation after this request's increment (0 when no mm) */
+  gen: number;
+  /** completedGen of the mm when the request was made */
+  completedGen: number;
+  /** syscall/kthread class that caused it: munmap, mprotect, madvise, mremap, fork, exec, exit, kswapd, ... */
+  cause: string;
+  /** the initiator's own part: 'ranged' | 'full' | 'zero' | 'wrongCpu' | 'switchToInitMm' | 'none' */
+  local: 'ranged' | 'full' | 'zero' | 'wrongCpu' | 'switchToInitMm' | 'none';
+  localPages: number;
+  targets: TargetRecord[];
+  /** hardware IPIs sent for this request */
+  ipis: number;
+  /** true: targets were not filtered by should_flush_tlb (freed page tables): a lazy CPU or a CPU not
+   * running the mm was targeted without trim; null: cannot tell */
+  freedTables: boolean | null;
+  snapshot: CpuSnapshot;
+}
+
+export interface SwitchEvent {
+  type: 'switch';
+  ts: number;
+  cpu: number;
+  pid: number;
+  /** mm loaded before (0 = init_mm) */
+  fromMm: number;
+  /** mm loaded after: for a kernel thread the CPU keeps fromMm loaded and goes lazy */
+  toMm: number;
+  toKernelThread: boolean;
+  wasLazy: boolean;
+  /** the observed reason-0 flush: -1 full, 0 none needed, null no event */
+  observedFlush: number | null;
+}
+
+export interface RequestEvent {
+  type: 'request';
+  req: FlushRequest;
+}
+
+export interface SyscallModelEvent {
+  type: 'syscall';
+  ts: number;
+  cpu: number;
+  mm: number;
+  e: SyscallEnterEvent;
+}
+
+export interface MmExitEvent {
+  type: 'mmExit';
+  ts: number;
+  mm: number;
+}
+
+export type ModelEvent = RequestEvent | SwitchEvent | SyscallModelEvent | MmExitEvent;
+
+/** Read-only facts about the run that policies may need at the end. */
+export interface ModelContext {
+  cpus: number;
+  /** 6.14+ lazy mm_cpumask semantics (reason 5 seen) */
+  lazyCpumask: boolean;
+  firstTs: number;
+  lastTs: number;
+  mmName(mm: number): string;
+}

@@ -1,0 +1,288 @@
+// The whole flow in one pass: bytes -> lines -> typed events (src/ingest) -> kernel model
+// (src/model) -> policy replays (src/policies) -> summary (src/report/schema.ts).
+
+import { eventName, type TraceEvent } from '../events/types.js';
+import { Diagnostics } from '../ingest/diagnostics.js';
+import { openTrace } from '../ingest/index.js';
+import type { IngestOptions, TraceMeta } from '../ingest/source.js';
+import { KernelModel } from '../model/model.js';
+import { ObservedAccounting } from '../model/observed.js';
+import type { ModelContext, ModelEvent } from '../model/types.js';
+import { DEFAULT_COST } from '../policies/cost.js';
+import { POLICIES } from '../policies/index.js';
+import type { ParamValue, PolicyDefinition, PolicyRun } from '../policies/policy.js';
+import { SUMMARY_SCHEMA, type CostModel, type PolicyResult, type Summary } from '../report/schema.js';
+import { VERSION } from '../cli/version.js';
+
+export interface AnalyzeOptions {
+  ingest?: IngestOptions;
+  strict?: boolean;
+  /** policy names to replay (default: all registered) */
+  policies?: string[];
+  /** `key=value` parameters; a key may be prefixed `policy.key` to target one policy */
+  params?: Record<string, ParamValue>;
+  cost?: Partial<CostModel>;
+}
+
+export class UnknownPolicyError extends Error {}
+
+export function selectPolicies(names: string[] | undefined): PolicyDefinition[] {
+  if (names === undefined || names.length === 0 || (names.length === 1 && names[0] === 'all')) return [...POLICIES];
+  const out: PolicyDefinition[] = [];
+  for (const n of names) {
+    const p = POLICIES.find((d) => d.name === n);
+    if (p === undefined) throw new UnknownPolicyError(`unknown policy '${n}'; known: ${POLICIES.map((d) => d.name).join(', ')}`);
+    out.push(p);
+  }
+  return out;
+}
+
+/** Per-CPU input statistics: events, first/last timestamp, lost-event markers. */
+class InputStats {
+  events = 0;
+  byType = new Map<string, number>();
+  byCpu: number[] = [];
+  firstTsCpu: number[] = [];
+  lastTsCpu: number[] = [];
+  lostCpu: number[] = [];
+  lostMarkersCpu: number[] = [];
+  firstTs = Infinity;
+  lastTs = -Infinity;
+
+  see(e: TraceEvent): void {
+    if (e.kind === 'lost_events') {
+      this.lostMarkersCpu[e.cpu] = (this.lostMarkersCpu[e.cpu] ?? 0) + 1;
+      this.lostCpu[e.cpu] = (this.lostCpu[e.cpu] ?? 0) + Math.max(0, e.count);
+      return;
+    }
+    this.events++;
+    const name = eventName(e);
+    this.byType.set(name, (this.byType.get(name) ?? 0) + 1);
+    this.byCpu[e.cpu] = (this.byCpu[e.cpu] ?? 0) + 1;
+    if (this.firstTsCpu[e.cpu] === undefined) this.firstTsCpu[e.cpu] = e.ts;
+    this.lastTsCpu[e.cpu] = e.ts;
+    if (e.ts < this.firstTs) this.firstTs = e.ts;
+    if (e.ts > this.lastTs) this.lastTs = e.ts;
+  }
+}
+
+export async function analyzeTrace(paths: string[], opts: AnalyzeOptions = {}): Promise<Summary> {
+  const diag = new Diagnostics({ strict: opts.strict });
+  const source = await openTrace(paths, opts.ingest ?? {}, diag);
+  const meta = source.meta;
+  const definitions = selectPolicies(opts.policies);
+  const cost: CostModel = { ...DEFAULT_COST, ...(opts.cost ?? {}), sources: DEFAULT_COST.sources };
+
+  const accounting = new ObservedAccounting();
+  const mmLabel = (mm: number) => {
+    const id = model.mmIdentity(mm);
+    return { mm: model.mmName(mm), comm: id?.comm ?? '', tgid: id?.tgid ?? -1 };
+  };
+  accounting.mmLabel = mmLabel;
+  const runs: Array<{ def: PolicyDefinition; run: PolicyRun; params: Record<string, ParamValue> }> = [];
+  const emit = (ev: ModelEvent) => {
+    for (const r of runs) r.run.onEvent(ev);
+  };
+  const model = new KernelModel({ cpus: meta.declaredCpus ?? 1, tgidKnown: meta.tgidKnown, emit, sink: accounting });
+  const stats = new InputStats();
+  const ctx: ModelContext = {
+    get cpus() {
+      return model.cpuCount;
+    },
+    get lazyCpumask() {
+      return model.sawReason5;
+    },
+    get firstTs() {
+      return stats.firstTs;
+    },
+    get lastTs() {
+      return stats.lastTs;
+    },
+    mmName: (mm) => model.mmName(mm),
+  };
+  for (const def of definitions) {
+    const params = resolveParams(def, opts.params ?? {});
+    const row = `policy:${def.name}`;
+    const run = def.create({
+      model: ctx,
+      params,
+      cost,
+      series: { add: (key, ts, n = 1) => accounting.series.add(row, key, ts, n) },
+    });
+    runs.push({ def, run, params });
+  }
+
+  for await (const batch of source.events()) {
+    for (const e of batch) {
+      stats.see(e);
+      model.consume(e);
+    }
+  }
+  const endTs = Number.isFinite(stats.lastTs) ? stats.lastTs : 0;
+  model.finish(endTs);
+  accounting.series.touch(endTs);
+
+  const cpus = Math.max(model.cpuCount, meta.declaredCpus ?? 0, stats.byCpu.length);
+  const vocab = { csd: model.sawCsd, ipi: model.sawIpi, vectors: model.sawVectors };
+  const observed = accounting.observedSection(cpus, vocab, model.unansweredCount(), mmLabel);
+
+  const policies: Record<string, PolicyResult> = {};
+  for (const { def, run, params } of runs) {
+    const out = run.finish();
+    const pct = (avoided: number, base: number) => (base > 0 ? Math.round((avoided / base) * 10000) / 100 : null);
+    const avoidedShootdowns = observed.remoteShootdowns.total - out.shootdowns;
+    const avoidedIpis = observed.ipis.tlb - out.ipis;
+    policies[def.name] = {
+      name: def.name,
+      title: def.title,
+      risk: def.risk,
+      riskReason: def.riskReason,
+      requests: out.requests,
+      shootdowns: out.shootdowns,
+      ipis: out.ipis,
+      avoidedShootdowns,
+      avoidedIpis,
+      avoidedShootdownsPct: pct(avoidedShootdowns, observed.remoteShootdowns.total),
+      avoidedIpisPct: pct(avoidedIpis, observed.ipis.tlb),
+      rangedToFull: out.rangedToFull,
+      fullFlushesAdded: out.fullFlushesAdded,
+      deferralDelayUs: out.deferralDelayUs ? out.deferralDelayUs.toJSON() : null,
+      cpuTimeSavedUs: Math.round(out.cpuTimeSavedUs * 1000) / 1000,
+      extra: out.extra,
+      notes: out.notes,
+      params,
+    };
+  }
+
+  const seriesRows = accounting.series.rowsOut();
+  const perCpu: Summary['series']['perCpu'] = [];
+  const policySeries: Summary['series']['policies'] = [];
+  for (const [row, list] of seriesRows) {
+    if (row.startsWith('cpu')) {
+      const cpu = Number(row.slice(3));
+      for (const r of list) if (r.shootdowns > 0) perCpu.push({ t: r.t, cpu, shootdowns: r.shootdowns });
+    } else if (row.startsWith('policy:')) {
+      const policy = row.slice(7);
+      for (const r of list) policySeries.push({ t: r.t, policy, shootdowns: r.shootdowns, ipis: r.ipis });
+    }
+  }
+  const observedSeries = (seriesRows.get('observed') ?? []).map((r) => ({ t: r.t, requests: r.requests, shootdowns: r.shootdowns, ipis: r.ipis, wasted: r.wasted }));
+
+  const summary: Summary = {
+    schema: SUMMARY_SCHEMA,
+    tool: { name: 'tlbtrace', version: VERSION },
+    input: inputSection(meta, stats, cpus, diag, vocab, model.sawReason5),
+    observed,
+    model: {
+      fidelity: accounting.fidelity(model.sawReason5),
+      mms: model.tasks.mmCount,
+      generationsAreEstimates: true,
+      attribution: model.tasks.tgidKnown ? 'tgid' : 'inferred-from-pid',
+    },
+    policies,
+    costModel: cost,
+    series: { bucketSec: accounting.series.bucketSec, observed: observedSeries, perCpu, policies: policySeries },
+    blindSpots: blindSpots(vocab, meta),
+  };
+  return summary;
+}
+
+function resolveParams(def: PolicyDefinition, given: Record<string, ParamValue>): Record<string, ParamValue> {
+  const out: Record<string, ParamValue> = {};
+  for (const p of def.params) {
+    const v = given[`${def.name}.${p.key}`] ?? given[p.key];
+    out[p.key] = v === undefined ? p.default : coerce(v, p.default);
+  }
+  return out;
+}
+
+function coerce(v: ParamValue, like: ParamValue): ParamValue {
+  if (typeof like === 'number') {
+    const n = Number(v);
+    if (!Number.isFinite(n)) throw new UnknownPolicyError(`parameter value '${String(v)}' is not a number`);
+    return n;
+  }
+  if (typeof like === 'boolean') return v === true || v === 'true' || v === '1';
+  return String(v);
+}
+
+const sec = (ns: number) => Math.round(ns / 1000) / 1e6;
+
+function inputSection(
+  meta: TraceMeta,
+  stats: InputStats,
+  cpus: number,
+  diag: Diagnostics,
+  vocab: { csd: boolean; ipi: boolean; vectors: boolean },
+  reason5: boolean,
+): Summary['input'] {
+  const perCpu: Summary['input']['lost']['perCpu'] = [];
+  const lossy = meta.entriesInBuffer !== undefined && meta.entriesWritten !== undefined && meta.entriesInBuffer < meta.entriesWritten;
+  const anyMarkers = stats.lostMarkersCpu.some((n) => (n ?? 0) > 0);
+  for (let i = 0; i < cpus; i++) {
+    const first = stats.firstTsCpu[i];
+    // A CPU whose ring buffer overwrote its oldest events starts later than the others: with a
+    // lossy header, the CPU(s) starting last are the cut ones.
+    const historyCut =
+      (stats.lostMarkersCpu[i] ?? 0) > 0 ||
+      (lossy && first !== undefined && first - stats.firstTs > 1_000_000);
+    perCpu.push({
+      cpu: i,
+      events: stats.byCpu[i] ?? 0,
+      lostEvents: stats.lostCpu[i] ?? 0,
+      lostMarkers: stats.lostMarkersCpu[i] ?? 0,
+      firstTs: first === undefined ? null : sec(first),
+      lastTs: stats.lastTsCpu[i] === undefined ? null : sec(stats.lastTsCpu[i]!),
+      historyCut,
+    });
+  }
+  const cut = perCpu.filter((c) => c.historyCut);
+  const any = lossy || anyMarkers || cut.length > 0;
+  let note: string | null = null;
+  if (any) {
+    const parts: string[] = [];
+    if (lossy) parts.push(`ring buffer overwrote ${meta.entriesWritten! - meta.entriesInBuffer!} events (entries-in-buffer/entries-written ${meta.entriesInBuffer}/${meta.entriesWritten})`);
+    for (const c of cut) parts.push(`CPU ${c.cpu} history starts at ${c.firstTs}s${c.lostMarkers ? ` (${c.lostMarkers} lost-event markers)` : ''}; counts before that are unknown, not zero`);
+    note = parts.join('; ');
+  }
+  const byType = Object.fromEntries([...stats.byType.entries()].sort((a, b) => a[0].localeCompare(b[0])));
+  const byCpu: Record<string, number> = {};
+  for (let i = 0; i < cpus; i++) byCpu[String(i)] = stats.byCpu[i] ?? 0;
+  return {
+    files: meta.files,
+    format: meta.format,
+    events: stats.events,
+    eventsByType: byType,
+    eventsByCpu: byCpu,
+    cpus,
+    declaredCpus: meta.declaredCpus ?? null,
+    firstTs: Number.isFinite(stats.firstTs) ? sec(stats.firstTs) : null,
+    lastTs: Number.isFinite(stats.lastTs) ? sec(stats.lastTs) : null,
+    durationSec: Number.isFinite(stats.firstTs) ? sec(stats.lastTs - stats.firstTs) : 0,
+    tgidKnown: meta.tgidKnown,
+    vocabulary: { csd: vocab.csd, ipi: vocab.ipi, reason5, callFunctionVectors: vocab.vectors },
+    lost: {
+      any,
+      entriesInBuffer: meta.entriesInBuffer ?? null,
+      entriesWritten: meta.entriesWritten ?? null,
+      perCpu,
+      note,
+    },
+    truncated: meta.truncated,
+    warnings: { total: diag.total, byCode: diag.byCode(), examples: diag.examples },
+  };
+}
+
+function blindSpots(vocab: { csd: boolean; ipi: boolean; vectors: boolean }, meta: TraceMeta): string[] {
+  const out = [
+    'INVLPGB broadcast flushes and Hyper-V/Xen paravirtual flushes emit no IPI events; KVM pv flush skips preempted vCPUs but still logs reason 4.',
+    'Generation increments without events (batched reclaim pages, flushes of an mm loaded nowhere) are invisible: generations are lower bounds.',
+    'Lockless page-table walkers are not traced: table-sync bounds are bounds.',
+    'The trace does not show when PTEs changed; generation-based savings are upper bounds.',
+    'Prior protections are known only from mprotect calls seen in the trace (no mmap history).',
+  ];
+  if (!vocab.csd) out.push('No csd_* events (kernel < 6.5 or not enabled): callbacks that did nothing left no event, so remote shootdowns are a lower bound.');
+  if (!vocab.ipi) out.push('No ipi_send_* events (kernel < 6.4 or not enabled): IPIs are counted from call_function*_entry vectors on the receivers, where enabled.');
+  if (!meta.tgidKnown) out.push('No TGID column: processes (mms) are inferred from pids and context-switch evidence.');
+  return out;
+}

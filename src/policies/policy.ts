@@ -1,0 +1,62 @@
+// The one interface every flush policy implements. A policy is replayed in the same single pass as
+// the observed model: it receives the model's time-ordered stream (complete flush requests with the
+// CPU state at request time, context switches, syscalls, mm exits) and counts what the kernel would
+// have done under its rule. See ../shared/DOMAIN.md §5 for each rule and its caveats.
+
+import type { CostModel, PolicyResult } from '../report/schema.js';
+import type { ModelContext, ModelEvent } from '../model/types.js';
+import type { DistributionBuilder } from '../model/distribution.js';
+
+export type Risk = PolicyResult['risk'];
+export type ParamValue = number | string | boolean;
+
+export interface ParamSpec {
+  key: string;
+  default: ParamValue;
+  description: string;
+}
+
+/** Static description: shown by `tlbtrace policies`. */
+export interface PolicyDefinition {
+  /** CLI name: observed, generation, targeted, batched, deferred-a, deferred-b, promotion, ladder-per-page, ladder-no-lazy-filter */
+  name: string;
+  title: string;
+  /** the rule in one or two sentences, in the kernel's words */
+  rule: string;
+  /** where the idea comes from (commit, RFC, thread) */
+  source: string;
+  risk: Risk;
+  riskReason: string;
+  params: ParamSpec[];
+  create(ctx: PolicyContext): PolicyRun;
+}
+
+export interface PolicyContext {
+  /** model facts (CPU count grows while reading: read it when needed, not once) */
+  model: ModelContext;
+  /** this policy's parameters, defaults merged with `--param key=value` */
+  params: Record<string, ParamValue>;
+  cost: CostModel;
+  /** per-time-bucket counters for the report's "policy vs observed over time" chart */
+  series: { add(key: 'shootdowns' | 'ipis', ts: number, n?: number): void };
+}
+
+/** What the policy fills in; the runner adds name/title/risk/params and the avoided figures. */
+export interface PolicyOutcome {
+  requests: number;
+  shootdowns: number;
+  ipis: number;
+  rangedToFull: number;
+  fullFlushesAdded: number;
+  /** deferral delays in microseconds (request -> actual flush on that CPU); null if the policy defers nothing */
+  deferralDelayUs: DistributionBuilder | null;
+  /** estimated CPU time saved against observed, microseconds (negative = costs more) */
+  cpuTimeSavedUs: number;
+  extra: Record<string, number | string | boolean | null>;
+  notes: string[];
+}
+
+export interface PolicyRun {
+  onEvent(e: ModelEvent): void;
+  finish(): PolicyOutcome;
+}
