@@ -1,7 +1,7 @@
 // The whole flow in one pass: bytes -> lines -> typed events (src/ingest) -> kernel model
 // (src/model) -> policy replays (src/policies) -> summary (src/report/schema.ts).
 
-import { eventName, type TraceEvent } from '../events/types.js';
+import type { TraceEvent } from '../events/types.js';
 import { Diagnostics } from '../ingest/diagnostics.js';
 import { openTrace } from '../ingest/index.js';
 import type { IngestOptions, TraceMeta } from '../ingest/source.js';
@@ -40,7 +40,6 @@ export function selectPolicies(names: string[] | undefined): PolicyDefinition[] 
 /** Per-CPU input statistics: events, first/last timestamp, lost-event markers. */
 class InputStats {
   events = 0;
-  byType = new Map<string, number>();
   byCpu: number[] = [];
   firstTsCpu: number[] = [];
   lastTsCpu: number[] = [];
@@ -49,6 +48,12 @@ class InputStats {
   firstTs = Infinity;
   lastTs = -Infinity;
 
+  /** per-kind counts (hot path: no string building per event); names resolved at the end */
+  private byKind = new Map<string, number>();
+  private otherByName = new Map<string, number>();
+  private syscallByName = new Map<string, number>();
+  private rawSyscalls = 0;
+
   see(e: TraceEvent): void {
     if (e.kind === 'lost_events') {
       this.lostMarkersCpu[e.cpu] = (this.lostMarkersCpu[e.cpu] ?? 0) + 1;
@@ -56,13 +61,28 @@ class InputStats {
       return;
     }
     this.events++;
-    const name = eventName(e);
-    this.byType.set(name, (this.byType.get(name) ?? 0) + 1);
-    this.byCpu[e.cpu] = (this.byCpu[e.cpu] ?? 0) + 1;
-    if (this.firstTsCpu[e.cpu] === undefined) this.firstTsCpu[e.cpu] = e.ts;
-    this.lastTsCpu[e.cpu] = e.ts;
+    if (e.kind === 'other') this.otherByName.set(e.name, (this.otherByName.get(e.name) ?? 0) + 1);
+    else if (e.kind === 'syscall_enter') {
+      if (e.raw) this.rawSyscalls++;
+      else this.syscallByName.set(e.name, (this.syscallByName.get(e.name) ?? 0) + 1);
+    } else this.byKind.set(e.kind, (this.byKind.get(e.kind) ?? 0) + 1);
+    const cpu = e.cpu;
+    this.byCpu[cpu] = (this.byCpu[cpu] ?? 0) + 1;
+    if (this.firstTsCpu[cpu] === undefined) this.firstTsCpu[cpu] = e.ts;
+    this.lastTsCpu[cpu] = e.ts;
     if (e.ts < this.firstTs) this.firstTs = e.ts;
     if (e.ts > this.lastTs) this.lastTs = e.ts;
+  }
+
+  /** event name -> count, named as eventName() names them (the kernel's event names) */
+  get byType(): Map<string, number> {
+    const out = new Map<string, number>();
+    const add = (k: string, n: number) => out.set(k, (out.get(k) ?? 0) + n);
+    for (const [k, n] of this.byKind) add(k, n);
+    for (const [k, n] of this.otherByName) add(k, n);
+    for (const [k, n] of this.syscallByName) add(`sys_enter_${k}`, n);
+    if (this.rawSyscalls > 0) add('sys_enter', this.rawSyscalls);
+    return out;
   }
 }
 
