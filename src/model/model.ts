@@ -216,7 +216,7 @@ export class KernelModel {
   mmName(id: number): string {
     if (id === INIT_MM) return 'init_mm';
     const info = this.tasks.mmIdentity(id);
-    return info ? `${info.comm}[${info.tgid}]` : `mm#${id}`;
+    return info ? `${info.comm}[${info.tgid}]${info.frozen ? ' before exec' : ''}` : `mm#${id}`;
   }
 
   mmIdentity(id: number) {
@@ -225,6 +225,8 @@ export class KernelModel {
 
   consume(e: TraceEvent): void {
     const c = this.cpu(e.cpu);
+    // exec renames the task: remember the name its old mm had
+    const commBefore = e.kind === 'sched_process_exec' ? this.tasks.task(e.execPid)?.comm : undefined;
     const task = this.tasks.see(e.pid, e.tgid, e.comm);
     if (this.tasks.pendingMerge !== null) {
       this.remapMm(this.tasks.pendingMerge.drop, this.tasks.pendingMerge.keep);
@@ -285,7 +287,7 @@ export class KernelModel {
         this.tasks.onFork(e.parentPid, e.childPid, e.childComm);
         break;
       case 'sched_process_exec':
-        this.onExec(e.execPid, c, e.ts);
+        this.onExec(e.execPid, c, e.ts, commBefore);
         break;
       case 'sched_process_exit':
         this.onExit(e.exitPid, e.tgid, e.ts, c);
@@ -1008,9 +1010,9 @@ export class KernelModel {
     }
   }
 
-  private onExec(pid: number, c: CpuState, ts: number): void {
+  private onExec(pid: number, c: CpuState, ts: number, commBefore?: string): void {
     const old = this.tasks.mmOf(pid);
-    this.tasks.onExec(pid);
+    this.tasks.onExec(pid, commBefore);
     const mm = this.tasks.mmOf(pid);
     if (old !== INIT_MM && old !== mm) this.push({ type: 'mmExit', ts, mm: old }, null);
     // exec_mmap() switched this CPU to the new mm (its tlb_flush 0 came just before)

@@ -63,6 +63,8 @@ class PidUnion {
 }
 
 export interface MmIdentity {
+  /** the mm was replaced by exec: its name stays the comm it had */
+  frozen?: boolean;
   id: number;
   /** the process: tgid, or the root pid of the inferred group */
   tgid: number;
@@ -161,9 +163,16 @@ export class TaskRegistry {
   }
 
   /** exec gives the process a new mm. */
-  onExec(pid: number): void {
+  onExec(pid: number, commBefore?: string): void {
     this.markUser(pid);
     const key = this.processKey(pid);
+    // the old mm keeps the name it had (the comm before exec), so reports tell the two apart
+    const old = this.mmOfProcess.get(key);
+    const oldInfo = old !== undefined ? this.mmInfo.get(old) : undefined;
+    if (oldInfo) {
+      if (commBefore) oldInfo.comm = commBefore;
+      oldInfo.frozen = true;
+    }
     this.mmOfProcess.set(key, this.newMm(key, this.tasks.get(pid)?.comm ?? ''));
   }
 
@@ -242,8 +251,8 @@ export class TaskRegistry {
   mmIdentity(mm: number): MmIdentity | undefined {
     const info = this.mmInfo.get(mm);
     if (info === undefined) return undefined;
-    // refresh the name from the process's current comm
-    const t = this.tasks.get(info.tgid);
+    // refresh the name from the process's current comm (until exec replaces this mm)
+    const t = info.frozen ? undefined : this.tasks.get(info.tgid);
     if (t && t.comm) info.comm = t.comm;
     return info;
   }

@@ -93,11 +93,11 @@ describe('tlbtrace compare', () => {
     await expect(run('compare', summaryPath, summaryPath, '--json', '--markdown')).rejects.toThrow(UsageError);
   });
 
-  it('resolveSummary: a trace is a usage error that says to run analyze --json first', async () => {
+  it('resolveSummary: a trace is analyzed, a summary loaded', async () => {
     const trace = join(dir, 'ftrace.txt');
-    await writeFile(trace, '# tracer: nop\n bash-5965 [000] 223.619319: tlb_flush: pages:-1 reason:remote IPI send (4)\n');
-    await expect(resolveSummary(trace)).rejects.toThrow(UsageError);
-    await expect(resolveSummary(trace)).rejects.toThrow(/run `tlbtrace analyze .*ftrace\.txt --json > ftrace\.txt\.json` first/);
+    await writeFile(trace, '# tracer: nop\n            bash-5965    (   5965) [000] ...1.   223.619319: tlb_flush: pages:-1 reason:remote IPI send (4)\n');
+    const fromTrace = await resolveSummary(trace);
+    expect(fromTrace.observed.tlbFlush.byReason['4']).toBe(1);
     await expect(resolveSummary(join(dir, 'missing.json'))).rejects.toThrow(InputError);
     expect((await resolveSummary(summaryPath)).schema).toBe('tlbtrace.summary/1');
   });

@@ -2,7 +2,6 @@
 // change) from two summaries. Text by default; --markdown for mailing lists and PRs, --json for
 // scripts, --html for a page.
 
-import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { Command } from 'commander';
 import type { Summary } from '../../report/schema.js';
@@ -19,8 +18,8 @@ export function register(program: Command, setExitCode: SetExitCode): void {
   program
     .command('compare')
     .description('compare two runs (A/B): rates per second, totals, wasted share, per-policy avoided shares')
-    .argument('<a>', 'baseline summary JSON (tlbtrace analyze --json)')
-    .argument('<b>', 'summary JSON to compare against the baseline')
+    .argument('<a>', 'baseline: a summary JSON (tlbtrace analyze --json) or a trace')
+    .argument('<b>', 'the run to compare against the baseline: a summary JSON or a trace')
     .option('--html <file>', 'also write the comparison as a self-contained HTML page')
     .option('--json', 'print the comparison as JSON (tlbtrace.compare/1)')
     .option('--markdown', 'print a Markdown table')
@@ -39,25 +38,10 @@ Examples:
     });
 }
 
-/**
- * Hook: turn a command-line argument into a Summary. Today only summary JSON files are accepted;
- * when the pipeline exports `analyzeToSummary`, trace inputs will be analysed here instead of
- * rejected.
- */
+/** A summary JSON is loaded; a trace (any format tlbtrace reads) is analyzed first. */
 export async function resolveSummary(path: string): Promise<Summary> {
-  const { loadSummary } = await import('../../report/load.js');
-  if (path.toLowerCase().endsWith('.json')) return loadSummary(path);
-  let head = '';
-  try {
-    const buf = await readFile(path);
-    head = buf.subarray(0, 4096).toString('utf8').trimStart();
-  } catch {
-    return loadSummary(path); // reports the unreadable file as an InputError
-  }
-  if (head.startsWith('{')) return loadSummary(path);
-  throw new UsageError(
-    `${path} is not a summary JSON; compare reads summaries: run \`tlbtrace analyze ${path} --json > ${basename(path)}.json\` first and compare the .json files`,
-  );
+  const { resolveSummary: resolve } = await import('../../pipeline/resolve.js');
+  return resolve(path);
 }
 
 export function defaultLabels(a: string, b: string): { a: string; b: string } {
