@@ -182,10 +182,10 @@ export function renderTerminal(s: Summary, opts: TerminalOptions): string {
   // ---- policies
   const policies = policiesInOrder(s);
   if (policies.length > 0) {
-    out.push(c('bold', 'policies') + c('dim', '  (avoided = observed minus policy, % of observed)'));
+    out.push(c('bold', 'policies') + c('dim', '  (IPIs: TLB IPIs; avoided = as traced minus policy, % of as traced)'));
     const head = ['  policy', 'shootdowns', 'IPIs', 'avoided SD', 'avoided IPIs', 'risk'];
     const rows = policies.map((p) => [`  ${visible(p.name)}`, fmtInt(p.shootdowns), fmtInt(p.ipis), fmtPct(p.avoidedShootdownsPct), fmtPct(p.avoidedIpisPct), p.risk]);
-    const lines = columns([head, ['  observed', fmtInt(rs.total), fmtInt(obs.ipis.total), '', '', ''], ...rows], 'lrrrrl');
+    const lines = columns([head, ['  as traced', fmtInt(rs.total), fmtInt(obs.ipis.tlb), '', '', ''], ...rows], 'lrrrrl');
     out.push(c('dim', lines[0]!));
     out.push(lines[1]!);
     lines.slice(2).forEach((l, i) => {
