@@ -14,6 +14,7 @@ import type {
   CsdFunctionEvent,
   CsdQueueCpuEvent,
   SchedSwitchEvent,
+  SyscallEnterEvent,
   TlbFlushEvent,
   TraceEvent,
 } from '../events/types.js';
@@ -64,6 +65,8 @@ interface OpenRequest {
   closed: boolean;
   /** tlb_flush 4 seen (vs an implicit request opened by a csd_queue_cpu) */
   explicit: boolean;
+  /** the IPI for the queued targets went out: a later csd_queue_cpu is another call */
+  ipiSent?: boolean;
 }
 
 interface CsdFrame {
@@ -122,8 +125,8 @@ class MmState {
   openGens: number[] = [];
   lazyMask: Uint8Array;
   preciseMask: Uint8Array;
-  /** last request time that could have carried trim_cpumask (should_trim_cpumask: once per HZ) */
-  lastTrimTs = -Infinity;
+  /** should_trim_cpumask(): the next request at or after this time carries trim_cpumask (once per HZ) */
+  nextTrimTs = -Infinity;
   constructor(cpus: number) {
     this.lazyMask = new Uint8Array(cpus);
     this.preciseMask = new Uint8Array(cpus);
@@ -172,7 +175,7 @@ export class KernelModel {
   sawIpi = false;
   sawReason5 = false;
   sawVectors = false;
-  private lastSyscall = new Map<number, { name: string; ts: number }>();
+  private lastSyscall = new Map<number, { name: string; ts: number; raw: boolean; e: SyscallEnterEvent }>();
   private inDirectReclaim = new Set<number>();
   private kswapdAwake = false;
 
@@ -233,11 +236,13 @@ export class KernelModel {
       this.tasks.pendingMerge = null;
     }
     c.lastTs = e.ts;
-    if (c.pid !== e.pid && e.kind !== 'sched_switch') c.pid = e.pid;
-    // Before the first context switch on a CPU we do not know what it has loaded; the header of any
-    // event names the task running there (tlb_flush 0 names the previous task, so not that one).
-    if (!c.loadedKnown && c.pendingSwitch === null && !(e.kind === 'tlb_flush' && e.reason === 0)) {
-      this.learnFromHeader(e.cpu, c, e.pid, task.kernelThread);
+    // The header names the task running on this CPU (except tlb_flush 0, which names the task being
+    // switched away from). Before the first switch it tells us what the CPU has loaded; a task
+    // other than the one the last sched_switch named means a switch we never saw.
+    if (c.pendingSwitch === null && !(e.kind === 'tlb_flush' && e.reason === 0) && !c.execPending && e.pid !== c.pid) {
+      if (c.pid >= 0 && c.loadedKnown) this.missedSwitches++;
+      this.learnFromHeader(e.cpu, c, e.pid, task.kernelThread, c.pid >= 0);
+      c.pid = e.pid;
     }
 
     // A pending switch is resolved by the first event after it on that CPU: tlb_flush 0 or not.
@@ -294,7 +299,12 @@ export class KernelModel {
         break;
       case 'syscall_enter': {
         this.tasks.markUser(e.pid);
-        this.lastSyscall.set(e.pid, { name: e.name, ts: e.ts });
+        // a capture with both raw_syscalls:sys_enter and syscalls:sys_enter_* records each call twice
+        const prev = this.lastSyscall.get(e.pid);
+        if (prev !== undefined && prev.name === e.name && prev.raw !== e.raw && e.ts - prev.ts < 1_000_000) {
+          break;
+        }
+        this.lastSyscall.set(e.pid, { name: e.name, ts: e.ts, raw: e.raw, e });
         const mm = this.tasks.mmOf(e.pid);
         this.push({ type: 'syscall', ts: e.ts, cpu: e.cpu, mm, e }, null);
         break;
@@ -329,12 +339,27 @@ export class KernelModel {
    * A user task running on a CPU whose state we did not know: it runs its own mm, not lazily.
    * A kernel thread tells us nothing (it runs whatever mm was loaded before, lazily).
    */
-  private learnFromHeader(cpu: number, c: CpuState, pid: number, kthread: boolean): void {
-    if (kthread || pid <= 0) return;
+  private learnFromHeader(cpu: number, c: CpuState, pid: number, kthread: boolean, pidKnown: boolean): void {
+    if (kthread || pid <= 0) {
+      // a switch to a kernel thread we did not see: it borrows the loaded mm lazily
+      if (pidKnown && c.loadedMm !== INIT_MM) c.lazy = true;
+      return;
+    }
     const mm = this.tasks.mmOf(pid);
     if (mm === INIT_MM) return;
-    this.loadMm(cpu, c, mm, 0, false);
+    if (mm !== c.loadedMm || !c.loadedKnown) this.loadMm(cpu, c, mm, 0, false);
+    c.lazy = false;
   }
+
+  /** sched_switch events the trace must have lost (a task ran on a CPU without being switched in) */
+  missedSwitches = 0;
+  /**
+   * Remote flush callbacks and TLB IPIs that belong to no request the trace shows (queued before
+   * it started, or their initiator's events were lost). Policies cannot act on them: the pipeline
+   * carries them over unchanged to every policy.
+   */
+  unattachedCallbacks = 0;
+  unattachedIpis = 0;
 
   /** Events that belong to an initiation in progress on this CPU (DOMAIN.md §2 (b)). */
   private partOfInitiation(e: TraceEvent, c: CpuState): boolean {
@@ -455,6 +480,12 @@ export class KernelModel {
   private applyRemoteFlush(e: TlbFlushEvent, c: CpuState, req: FlushRequest | null): TargetOutcome {
     switch (e.reason) {
       case 1:
+        // A flush ran, so the request's mm is what this CPU has loaded (6.14+ returns with reason 5
+        // otherwise; before, only CPUs in the precise mm_cpumask were sent the request).
+        if (req !== null && req.mm !== 0 && req.mm !== c.loadedMm && req.kind === 'remote') {
+          this.loadMm(e.cpu, c, req.mm, 0, false);
+          c.lazy = false;
+        }
         // both paths in flush_tlb_func() catch the loaded mm's ASID up to mm_tlb_gen
         this.catchUp(c, c.loadedMm);
         return e.pages === 0 ? 'zero' : e.pages < 0 ? 'full' : 'ranged';
@@ -501,6 +532,8 @@ export class KernelModel {
     if (open !== null) {
       t = { cpu: e.cpu, queuedTs: open.req.ts, ipi: c.vectorDepth > 0, handlerTs: e.ts, outcome, pages: e.pages };
       open.req.targets.push(t);
+    } else {
+      this.unattachedCallbacks++;
     }
     this.opts.sink.onRemoteWithoutCsd(e.cpu, outcome, e.ts);
     if (t !== null) this.opts.sink.onTargetDone(open!.req, t, e.ts);
@@ -539,11 +572,17 @@ export class KernelModel {
     }
     let gen = 0;
     let completedGen = 0;
+    let trim = false;
     if (mm !== 0 && kind !== 'batched') {
       const m = this.mm(mm);
       gen = ++m.gen;
       completedGen = m.completedGen;
       m.openGens.push(gen);
+      // flush_tlb_mm_range(): info->trim_cpumask = should_trim_cpumask(mm) before flush_tlb_multi()
+      if (kind === 'remote' && e.ts >= m.nextTrimTs) {
+        trim = true;
+        m.nextTrimTs = e.ts + 1_000_000_000;
+      }
     }
     const req: FlushRequest = {
       id: this.nextReqId++,
@@ -563,6 +602,7 @@ export class KernelModel {
       targets: [],
       ipis: 0,
       freedTables: null,
+      trim,
       snapshot: this.snapshot(mm),
     };
     const open: OpenRequest = { req, initiatorDone: false, pending: 0, closed: false, explicit: true };
@@ -644,7 +684,7 @@ export class KernelModel {
     if (cls === 'flush_tlb_func' || cls === 'tlb_remove_table_smp_sync') {
       open = c.initiating;
       const wantKind = cls === 'flush_tlb_func' ? null : 'tableSync';
-      if (open === null || (wantKind === 'tableSync') !== (open.req.kind === 'tableSync')) {
+      if (open === null || open.ipiSent || (wantKind === 'tableSync') !== (open.req.kind === 'tableSync')) {
         open = this.implicitRequest(e, c, cls === 'tlb_remove_table_smp_sync' ? 'tableSync' : 'remote');
       }
       this.cpu(e.target);
@@ -685,6 +725,7 @@ export class KernelModel {
       targets: [],
       ipis: 0,
       freedTables: kind === 'tableSync' ? true : null,
+      trim: false,
       snapshot: this.snapshot(mm),
     };
     const open: OpenRequest = { req, initiatorDone: false, pending: 0, closed: false, explicit: false };
@@ -705,7 +746,10 @@ export class KernelModel {
     if (tlb && c.initiating !== null) {
       const req = c.initiating.req;
       req.ipis += targets.length;
+      c.initiating.ipiSent = true;
       for (const t of req.targets) if (targets.includes(t.cpu)) t.ipi = true;
+    } else if (tlb) {
+      this.unattachedIpis += targets.length;
     }
   }
 
@@ -722,7 +766,10 @@ export class KernelModel {
     const entry = q !== undefined && q.length > 0 ? q.shift()! : null;
     if (q !== undefined && q.length === 0) this.csdQueues.delete(key);
     this.opts.sink.onRemoteCallback(e.cpu, cls, e.ts);
-    if (entry === null) this.opts.sink.onUnpairedHandler(e.cpu, cls);
+    if (entry === null) {
+      this.opts.sink.onUnpairedHandler(e.cpu, cls);
+      if (cls === 'flush_tlb_func') this.unattachedCallbacks++;
+    }
     const target = entry?.target ?? null;
     if (target !== null) {
       target.handlerTs = e.ts;
@@ -807,9 +854,11 @@ export class KernelModel {
   private inferFreedTables(req: FlushRequest): void {
     if (req.freedTables !== null || req.kind !== 'remote' || req.mm === 0) return;
     if (!this.sawCsd) return;
+    // should_flush_tlb() skips lazy CPUs always, and CPUs not running the mm unless trim_cpumask
     let unfiltered = false;
     for (const t of req.targets) {
       if (req.snapshot.lazy[t.cpu]) unfiltered = true;
+      else if (!req.trim && (t.outcome === 'wrongCpu' || req.snapshot.loadedMm[t.cpu] !== req.mm)) unfiltered = true;
     }
     req.freedTables = unfiltered ? true : req.targets.length > 0 ? false : null;
   }
@@ -844,7 +893,7 @@ export class KernelModel {
       let kind = 'mismatch';
       if (eqSet(observed, filtered)) kind = 'filtered';
       else if (eqSet(observed, unfiltered)) kind = 'unfiltered';
-      else if (variant === 'lazy' && eqSet(observed, trimmed)) kind = 'trim';
+      else if (variant === 'lazy' && req.trim && eqSet(observed, trimmed)) kind = 'trim';
       else kind = classifyMismatch(observed, filtered, unfiltered);
       const match = kind === 'filtered' || kind === 'unfiltered' || kind === 'trim';
       if (!match && process.env.TLBTRACE_DEBUG && variant === (this.sawReason5 ? 'lazy' : 'precise')) {
@@ -1055,6 +1104,7 @@ export class KernelModel {
       const m = this.mms.get(r.mm);
       if (m !== undefined && m.openGens.length === 0) this.mms.delete(r.mm);
       this.tasks.forget(r.pid, r.mm);
+      this.lastSyscall.delete(r.pid);
     }
   }
 

@@ -73,6 +73,8 @@ export interface FlushRequest {
   /** true: targets were not filtered by should_flush_tlb (freed page tables): a lazy CPU or a CPU not
    * running the mm was targeted without trim; null: cannot tell */
   freedTables: boolean | null;
+  /** the request carried trim_cpumask (6.14+: at most once a second per mm, should_trim_cpumask()) */
+  trim: boolean;
   snapshot: CpuSnapshot;
 }
 
@@ -115,6 +117,10 @@ export type ModelEvent = RequestEvent | SwitchEvent | SyscallModelEvent | MmExit
 /** Read-only facts about the run that policies may need at the end. */
 export interface ModelContext {
   cpus: number;
+  /** the kernel's event vocabulary seen so far: csd_* (6.5+), ipi_send_* (6.4+), call_function vectors */
+  sawCsd: boolean;
+  sawIpi: boolean;
+  sawVectors: boolean;
   /** 6.14+ lazy mm_cpumask semantics (reason 5 seen) */
   lazyCpumask: boolean;
   firstTs: number;

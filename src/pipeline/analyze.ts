@@ -112,6 +112,15 @@ export async function analyzeTrace(paths: string[], opts: AnalyzeOptions = {}): 
     get lazyCpumask() {
       return model.sawReason5;
     },
+    get sawCsd() {
+      return model.sawCsd;
+    },
+    get sawIpi() {
+      return model.sawIpi;
+    },
+    get sawVectors() {
+      return model.sawVectors;
+    },
     get firstTs() {
       return stats.firstTs;
     },
@@ -149,6 +158,13 @@ export async function analyzeTrace(paths: string[], opts: AnalyzeOptions = {}): 
   const policies: Record<string, PolicyResult> = {};
   for (const { def, run, params } of runs) {
     const out = run.finish();
+    // callbacks and IPIs outside any request the trace shows are carried over unchanged
+    out.shootdowns += model.unattachedCallbacks;
+    // before ipi_send_* (6.4) IPIs are counted one per remote callback
+    out.ipis += model.sawIpi ? model.unattachedIpis : model.unattachedCallbacks;
+    if (model.unattachedCallbacks + model.unattachedIpis > 0) {
+      out.notes.push(`${model.unattachedCallbacks} remote callbacks and ${model.unattachedIpis} TLB IPIs belong to no request visible in the trace (queued before it started or lost); counted unchanged`);
+    }
     const pct = (avoided: number, base: number) => (base > 0 ? Math.round((avoided / base) * 10000) / 100 : null);
     const avoidedShootdowns = observed.remoteShootdowns.total - out.shootdowns;
     const avoidedIpis = observed.ipis.tlb - out.ipis;

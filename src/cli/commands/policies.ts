@@ -64,7 +64,7 @@ export function renderPolicies(list: readonly PolicyDefinition[]): string {
     if (p.params.length === 0) out.push('  parameters: none');
     else {
       out.push('  parameters:');
-      for (const s of p.params) out.push(...wrap(`${p.name}.${s.key} = ${String(s.default)}  ${s.description}`, '    '));
+      for (const s of p.params) out.push(...wrap(`${p.name}.${s.key} = ${String(s.default)} — ${s.description}`, '    '));
     }
     out.push('');
   }

@@ -1,0 +1,93 @@
+// The older-kernel ladder, on hand-built traces.
+//
+// ladder-per-page (pre-4.3 reclaim), 3 CPUs: kswapd0 on CPU0 does two batched reclaim flushes
+// (arch_tlbbatch_flush: tlb_flush 4 pages -1, callbacks to CPUs 1 and 2 where app runs, local
+// tlb_flush 2), then app-101 munmaps with one callback to CPU2.
+//   observed: 3 requests, 2x2 + 1 = 5 shootdowns, 5 IPIs (two ipi_send_cpumask of 2, one ipi_send_cpu)
+//   per page, pagesPerBatch 32: each batch becomes 32 single-page flushes to both CPUs, each with its
+//   own IPI: 2x32 + 1 = 65 requests, 2x32x2 + 1 = 129 shootdowns and IPIs (avoided -124).
+//   CPU time: -124 IPIs x 2 us = -248 us; flush work observed 4 remote + 2 local full flushes = 30 us
+//   against 128 + 64 single entries x 100 ns = 19.2 us -> -248 + 10.8 = -237.2 us.
+//   pagesPerBatch 4: 2x4x2 + 1 = 17 shootdowns.
+//
+// ladder-no-lazy-filter (pre-4.19), 4 CPUs, a 6.12-style trace (csd events, no reason 5: precise
+// mm_cpumask): app-101 runs on CPU1, app-102 left CPU2 idle (lazy: still in mm_cpumask), app-103
+// left CPU3 for another process (out of the precise mask).
+//   L1 mprotect, filtered to CPU1: the ladder also IPIs the lazy CPU2, which leaves the mm (leave_mm)
+//   L2 mprotect, CPU1: CPU2 is out of the mask now -> CPU1 only
+//   CPU2 runs app-102 again, then idles (lazy again)
+//   L3 mprotect, CPU1: the ladder adds CPU2 again
+//   observed 3 shootdowns / 3 IPIs; ladder 5 / 5 (avoided -2 / -2), CPU3 never targeted.
+
+import { describe, expect, it } from 'vitest';
+import { FtraceText, analyzeText, idle, thread, type Task } from '../../test/policies/ftrace-builder.js';
+
+const app = [thread('app', 100, 100), thread('app', 101, 100), thread('app', 102, 100), thread('app', 103, 100)] as const;
+const kswapd: Task = { comm: 'kswapd0', pid: 80, tgid: 80 };
+const other = thread('dpkg', 200, 200);
+
+function perPageTrace(): FtraceText {
+  const t = new FtraceText(3);
+  t.switchTo(1, app[0], -1).switchTo(1, app[1], null).switchTo(1, app[2], null).switchTo(1, app[1], null);
+  t.switchTo(2, app[2], -1);
+  t.switchTo(0, kswapd, null);
+  t.wait(100);
+  t.batchedFlush(0, [1, 2]).wait(50);
+  t.batchedFlush(0, [1, 2]).wait(50);
+  t.syscall(1, 'munmap', 'addr: 0x7f4627c00000, len: 0x4000');
+  t.shootdown(1, 4, [{ cpu: 2, task: app[2], outcome: { kind: 'ranged', pages: 4 } }], { pages: 4 });
+  t.wait(100);
+  return t;
+}
+
+function noLazyFilterTrace(): FtraceText {
+  const t = new FtraceText(4);
+  t.switchTo(0, app[0], -1).switchTo(0, app[1], null).switchTo(0, app[2], null).switchTo(0, app[3], null).switchTo(0, app[0], null);
+  t.switchTo(1, app[1], -1);
+  t.switchTo(2, app[2], -1).switchTo(2, idle(2), null);
+  t.switchTo(3, app[3], -1).switchTo(3, other, -1);
+  t.wait(100);
+  const mprotect = () => {
+    t.syscall(0, 'mprotect', 'start: 0x7f4627b32000, len: 0x4000, prot: 1');
+    t.shootdown(0, 4, [{ cpu: 1, task: app[1], outcome: { kind: 'ranged', pages: 4 } }], { pages: 4 });
+    t.wait(100);
+  };
+  mprotect();
+  mprotect();
+  t.switchTo(2, app[2], -1).wait(50).switchTo(2, idle(2), null).wait(50);
+  mprotect();
+  return t;
+}
+
+describe('ladder-per-page (pre-4.3)', () => {
+  it('unrolls each batched flush into single-page shootdowns', async () => {
+    const s = await analyzeText(perPageTrace(), { policies: ['observed', 'ladder-per-page'] });
+    expect([s.policies.observed!.shootdowns, s.policies.observed!.ipis]).toEqual([s.observed.remoteShootdowns.total, s.observed.ipis.tlb]);
+    expect(s.observed.requestsByKind).toEqual({ remote: 1, localOnly: 0, batched: 2 });
+    expect(s.observed.remoteShootdowns.total).toBe(5);
+    expect(s.observed.ipis.tlb).toBe(5);
+    const p = s.policies['ladder-per-page']!;
+    expect([p.requests, p.shootdowns, p.ipis, p.avoidedShootdowns, p.avoidedIpis]).toEqual([65, 129, 129, -124, -124]);
+    expect(p.extra).toMatchObject({ batchedRequests: 2, unrolledShootdowns: 128, pagesPerBatchAssumed: 32 });
+    expect(p.cpuTimeSavedUs).toBe(-237.2);
+    expect(p.notes.join(' ')).toMatch(/Assumption/);
+  });
+
+  it('takes the pages per batch as a parameter', async () => {
+    const s = await analyzeText(perPageTrace(), { policies: ['ladder-per-page'], params: { 'ladder-per-page.pagesPerBatch': 4 } });
+    expect(s.policies['ladder-per-page']!.shootdowns).toBe(17);
+  });
+});
+
+describe('ladder-no-lazy-filter (pre-4.19)', () => {
+  it('IPIs lazy CPUs in mm_cpumask until they leave the mm', async () => {
+    const s = await analyzeText(noLazyFilterTrace(), { policies: ['observed', 'ladder-no-lazy-filter'] });
+    expect([s.policies.observed!.shootdowns, s.policies.observed!.ipis]).toEqual([s.observed.remoteShootdowns.total, s.observed.ipis.tlb]);
+    expect(s.input.vocabulary.reason5).toBe(false);
+    expect(s.observed.remoteShootdowns.total).toBe(3);
+    const p = s.policies['ladder-no-lazy-filter']!;
+    expect([p.shootdowns, p.ipis, p.avoidedShootdowns, p.avoidedIpis]).toEqual([5, 5, -2, -2]);
+    expect(p.extra).toMatchObject({ addedLazyTargets: 2, droppedStaleTargets: 0 });
+    expect(p.cpuTimeSavedUs).toBe(-4);
+  });
+});

@@ -1,0 +1,213 @@
+// P5 no flush on permission promotion (DOMAIN.md §5), after Nadav Amit's RFC patch 03
+// "mm/mprotect: do not flush on permission promotion": when mprotect() only ADDS permissions, a stale
+// TLB entry is merely more restrictive than the PTE; an access through it faults, the fault handler
+// finds the PTE already permissive (a spurious fault), and x86 drops the faulting entry on #PF, so
+// the retry walks the new PTE. The flush can be skipped.
+//
+// What mainline x86 does (5.19+, pte_needs_flush() -> pte_flags_need_flush() in
+// arch/x86/include/asm/tlbflush.h): no flush when the old PTE was not present (PROT_NONE -> any) or
+// only the accessed bit changed; but _PAGE_RW and _PAGE_NX are in `flush_on_change`, so a
+// PROT_READ -> PROT_READ|PROT_WRITE promotion STILL flushes on 6.18. DOMAIN.md's "expect ~0 on new
+// kernels" holds only for promotions from PROT_NONE; the 6.18 mt-mixed capture shows one flush per
+// RO -> RW mprotect (the "relaxed" RW handling of Amit's 2022 RFC was not merged).
+//
+// Replay: a per-mm protection map (page-aligned intervals -> PROT_* bits) is built from the mprotect()
+// calls seen in the trace; munmap() and mremap() forget the ranges they remove (the trace has no mmap
+// addresses). At each mprotect() entry the new protection is compared with the map over the whole
+// range, then the map is updated. A flush request caused by that mprotect (same task, before its next
+// syscall) is
+//   - avoidable when every byte of the range had a known old protection and new ⊇ old everywhere;
+//   - `undecidable` when part of the range has no known protection (no earlier mprotect of it);
+//   - kept otherwise (a real demotion: the flush is needed).
+// Avoidable requests disappear entirely: local flush, callbacks and IPIs.
+
+import type { FlushRequest, ModelEvent, SyscallModelEvent } from '../model/types.js';
+import type { PolicyDefinition } from './policy.js';
+import { Tally } from './replay.js';
+
+const PAGE = 4096n;
+/** the same syscall entry recorded by two tracepoints lands within microseconds */
+const DUPLICATE_WINDOW_NS = 1_000_000;
+/** PROT_READ | PROT_WRITE | PROT_EXEC (include/uapi/asm-generic/mman-common.h) */
+const PROT_MASK = 7;
+
+interface Interval {
+  start: bigint;
+  end: bigint;
+  prot: number;
+}
+
+/** Protections of one address space: sorted, non-overlapping, half-open page-aligned intervals. */
+export class ProtectionMap {
+  private list: Interval[] = [];
+
+  /** old protections over [start, end): null when some part is unknown */
+  lookup(start: bigint, end: bigint): number[] | null {
+    const out: number[] = [];
+    let at = start;
+    for (const iv of this.list) {
+      if (iv.end <= at) continue;
+      if (iv.start >= end) break;
+      if (iv.start > at) return null; // a hole
+      out.push(iv.prot);
+      at = iv.end;
+      if (at >= end) return out;
+    }
+    return at >= end ? out : null;
+  }
+
+  remove(start: bigint, end: bigint): void {
+    const next: Interval[] = [];
+    for (const iv of this.list) {
+      if (iv.end <= start || iv.start >= end) {
+        next.push(iv);
+        continue;
+      }
+      if (iv.start < start) next.push({ start: iv.start, end: start, prot: iv.prot });
+      if (iv.end > end) next.push({ start: end, end: iv.end, prot: iv.prot });
+    }
+    this.list = next;
+  }
+
+  assign(start: bigint, end: bigint, prot: number): void {
+    this.remove(start, end);
+    let i = 0;
+    while (i < this.list.length && this.list[i]!.start < start) i++;
+    this.list.splice(i, 0, { start, end, prot });
+  }
+
+  get size(): number {
+    return this.list.length;
+  }
+}
+
+type Verdict = 'promotion' | 'demotion' | 'undecidable';
+
+export function pageRange(start: bigint, len: bigint): [bigint, bigint] {
+  const s = start & ~(PAGE - 1n);
+  const e = (start + len + PAGE - 1n) & ~(PAGE - 1n);
+  return [s, e];
+}
+
+export const promotion: PolicyDefinition = {
+  name: 'promotion',
+  title: 'P5 no flush on permission promotion (Amit RFC 03)',
+  rule: 'A flush inside an mprotect() whose new protection is a superset of the old one over the whole range is skipped (the stale entry only causes a spurious fault); unknown old protection is undecidable.',
+  source: 'Nadav Amit, RFC "TLB batching consolidation and enhancements" (2021), patch 03 "mm/mprotect: do not flush on permission promotion"; x86 pte_needs_flush() (5.19) merged only the not-present part',
+  risk: 'arch-dependent',
+  riskReason: 'relies on the architecture dropping the stale entry on the permission fault and re-walking the page table (spurious-fault handling); x86 does, but mainline skips only PROT_NONE promotions',
+  params: [],
+  create(ctx) {
+    const tally = new Tally(ctx);
+    const maps = new Map<number, ProtectionMap>();
+    /** the verdict of each task's mprotect() in progress */
+    const inProgress = new Map<number, { verdict: Verdict; ts: number }>();
+    /** each task's last syscall entry, to recognise one call traced twice */
+    const lastEntry = new Map<number, { key: string; ts: number }>();
+    const n = { mprotectCalls: 0, mprotectPromotions: 0, mprotectDemotions: 0, mprotectUndecidable: 0, mprotectFlushes: 0, avoidable: 0, undecidable: 0, demotionFlushes: 0 };
+
+    function mapOf(mm: number): ProtectionMap {
+      let m = maps.get(mm);
+      if (m === undefined) {
+        m = new ProtectionMap();
+        maps.set(mm, m);
+      }
+      return m;
+    }
+
+    function onSyscall(e: SyscallModelEvent): void {
+      const a = e.e.args;
+      // With both raw_syscalls:sys_enter and syscalls:sys_enter_mprotect enabled (the qemu captures)
+      // every call is traced twice, `sys_enter: NR 10 (...)` then `sys_mprotect(...)`: the second
+      // must not be read as a new mprotect whose old protection is the first one's new one.
+      const key = `${e.e.name}|${a.start ?? a.addr ?? a.arg0}|${a.len ?? a.old_len ?? a.len_in ?? a.arg1}|${a.prot ?? a.behavior ?? a.arg2}`;
+      const prev = lastEntry.get(e.e.pid);
+      lastEntry.set(e.e.pid, { key, ts: e.ts });
+      if (prev !== undefined && prev.key === key && e.ts - prev.ts <= DUPLICATE_WINDOW_NS) return;
+      inProgress.delete(e.e.pid);
+      switch (e.e.name) {
+        case 'mprotect':
+        case 'pkey_mprotect': {
+          const start = a.start ?? a.arg0;
+          const len = a.len ?? a.arg1;
+          const prot = a.prot ?? a.arg2;
+          if (start === undefined || len === undefined || prot === undefined) return;
+          const [s, end] = pageRange(start, len);
+          const p = Number(prot) & PROT_MASK;
+          const map = mapOf(e.mm);
+          const old = map.lookup(s, end);
+          let verdict: Verdict;
+          if (old === null) verdict = 'undecidable';
+          else verdict = old.every((o) => (p & o) === o) ? 'promotion' : 'demotion';
+          n.mprotectCalls++;
+          if (verdict === 'promotion') n.mprotectPromotions++;
+          else if (verdict === 'demotion') n.mprotectDemotions++;
+          else n.mprotectUndecidable++;
+          inProgress.set(e.e.pid, { verdict, ts: e.ts });
+          map.assign(s, end, p);
+          return;
+        }
+        case 'munmap': {
+          const start = a.addr ?? a.start ?? a.arg0;
+          const len = a.len ?? a.arg1;
+          if (start !== undefined && len !== undefined) mapOf(e.mm).remove(...pageRange(start, len));
+          return;
+        }
+        case 'mremap': {
+          const start = a.addr ?? a.arg0;
+          const len = a.old_len ?? a.arg1;
+          if (start !== undefined && len !== undefined) mapOf(e.mm).remove(...pageRange(start, len));
+          return;
+        }
+        default:
+          return;
+      }
+    }
+
+    function onRequest(req: FlushRequest): void {
+      tally.observe(req);
+      lastEntry.delete(req.pid); // a repeated call after a flush is a new call
+      const m = inProgress.get(req.pid);
+      if (req.kind === 'tableSync' || m === undefined || req.ts < m.ts || (req.cause !== 'mprotect' && req.cause !== 'pkey_mprotect')) {
+        tally.keepAsObserved(req);
+        return;
+      }
+      n.mprotectFlushes++;
+      if (m.verdict === 'promotion') {
+        n.avoidable++;
+        for (const t of req.targets) tally.drop(req, t);
+        return;
+      }
+      if (m.verdict === 'undecidable') n.undecidable++;
+      else n.demotionFlushes++;
+      tally.keepAsObserved(req);
+    }
+
+    return {
+      onEvent(e: ModelEvent) {
+        switch (e.type) {
+          case 'request':
+            onRequest(e.req);
+            break;
+          case 'syscall':
+            onSyscall(e);
+            break;
+          case 'mmExit':
+            maps.delete(e.mm);
+            break;
+          default:
+            break;
+        }
+      },
+      finish() {
+        Object.assign(tally.extra, n);
+        tally.notes.push(
+          'x86 pte_needs_flush() (5.19+) skips only promotions from a not-present PTE (PROT_NONE); a PROT_READ -> PROT_READ|PROT_WRITE change is in flush_on_change and still flushes, so RO -> RW promotions are what this policy finds on new kernels.',
+          'Old protections come only from earlier mprotect() calls in the trace (no mmap history): a range first seen in this mprotect is undecidable.',
+        );
+        if (n.mprotectCalls === 0) tally.notes.push('No mprotect() entries in the trace (enable syscalls:sys_enter_mprotect): nothing to decide.');
+        return tally.outcome(false);
+      },
+    };
+  },
+};

@@ -1,0 +1,448 @@
+// Bookkeeping every policy replay shares, so that each policy file holds only its rule:
+//   - counting what the policy does (requests, shootdowns, IPIs, flush work, deferrals) next to
+//     what was observed for the same requests (the baseline the cost model compares against);
+//   - deciding whether a callback the policy queues needs a new IPI (DOMAIN.md §5: "one IPI per
+//     newly queued target unless that target still has an undelivered callback");
+//   - deferred full flushes that a CPU pays at its next switch-in to the mm (generation, deferred-*).
+//
+// The cost formula, the same for every policy (all inputs are `--cost` parameters, src/policies/cost.ts):
+//
+//   cpuTimeSavedNs = ipiRoundTripNs × (observed IPIs − policy IPIs)
+//                  + Σ flushWork(observed flushes) − Σ flushWork(policy flushes)
+//
+//   flushWork(full flush, pages = -1) = fullFlushRefillNs      (refilling the TLB afterwards)
+//   flushWork(N entries)              = N × perEntryInvalidationNs (tlb.c: ~100 ns per INVLPG)
+//   flushWork(0)                      = 0                        (caught up, wrong CPU, empty callback)
+//
+// "Flushes" are the initiator's local flush, every remote callback's flush, and every full flush a
+// policy adds at a switch-in (a switch-in that the kernel already flushed fully, reason 0 pages -1,
+// costs nothing extra). A callback that rode along on an IPI already pending costs no round trip.
+//
+// IPI units follow what the trace can show, exactly as src/model/observed.ts counts them:
+//   'ipi'       ipi_send_cpu / ipi_send_cpumask seen (6.4+): hardware IPIs;
+//   'callbacks' no ipi_send_* but call_function*_entry vectors (before 6.4): one per remote callback;
+//   'none'      neither: IPIs are not countable (reported as 0).
+// The unit is known for sure only at the end of the trace, so both are tallied and the series is
+// buffered until the first request with ipi_send_* settles it.
+
+import { DistributionBuilder } from '../model/distribution.js';
+import type { FlushRequest, SwitchEvent, TargetRecord } from '../model/types.js';
+import type { PolicyContext, PolicyOutcome } from './policy.js';
+
+/** pages of a flush as the cost model sees it: -1 full, N entries, 0 nothing flushed */
+export function targetPages(t: TargetRecord): number {
+  switch (t.outcome) {
+    case 'ranged':
+      return t.pages > 0 ? t.pages : 1;
+    case 'full':
+      return -1;
+    default:
+      // zero, wrongCpu, empty, switchToInitMm (loads init_mm: no flush of the user mm), tableSync, unanswered
+      return 0;
+  }
+}
+
+export function localPages(req: FlushRequest): number {
+  if (req.local === 'full') return -1;
+  if (req.local === 'ranged') return req.localPages > 0 ? req.localPages : 1;
+  return 0;
+}
+
+/** A remote flush callback that ran: what /proc/interrupts "TLB shootdowns" counts (observed.ts). */
+export function isShootdown(t: TargetRecord): boolean {
+  return t.outcome !== 'unanswered' && t.outcome !== 'tableSync';
+}
+
+/** A callback the policy queues on a remote CPU. */
+export interface Callback {
+  cpu: number;
+  /** the flush it does: -1 full, N entries, 0 none */
+  pages: number;
+  /** the observed target it corresponds to (its queue and handler times are used), or null for a
+   * callback the kernel did not queue that way */
+  observed: TargetRecord | null;
+  /** a flush_tlb_func callback (counted as a shootdown); false for tlb_remove_table_smp_sync */
+  shootdown: boolean;
+  /** for a callback without an observed target: when it runs there at the latest (ns); default the
+   * send time plus the mean observed queue-to-entry latency */
+  deliveredTs?: number;
+}
+
+/**
+ * Per CPU, the callbacks queued there and not yet taken off call_single_queue, as [queued, drained]
+ * intervals. A callback queued inside such an interval finds the queue non-empty and sends no IPI
+ * (__smp_call_single_queue() / smp_call_function_many_cond() IPI only when llist_add() finds the list
+ * empty). Intervals, not a running maximum: requests arrive in request order, but their
+ * csd_queue_cpu times interleave.
+ */
+class CallbackQueues {
+  private perCpu: Array<Array<[number, number]>> = [];
+
+  pendingAt(cpu: number, ts: number): boolean {
+    const list = this.perCpu[cpu];
+    if (list === undefined) return false;
+    for (const [q, d] of list) if (q <= ts && d > ts) return true;
+    return false;
+  }
+
+  add(cpu: number, queued: number, drained: number): void {
+    if (!(drained > queued)) return;
+    let list = this.perCpu[cpu];
+    if (list === undefined) {
+      list = [];
+      this.perCpu[cpu] = list;
+    }
+    list.push([queued, drained]);
+    // requests come in time order: a callback drained long before this one cannot matter again
+    // (the slack covers emulated IPIs of ~100 ms and batches flushed a little in the past)
+    if (list.length > 64) {
+      const horizon = queued - PENDING_HORIZON_NS;
+      this.perCpu[cpu] = list.filter(([, d]) => d > horizon).slice(-256);
+    }
+  }
+}
+
+/**
+ * When each CPU drained its callback queue: flush_smp_call_function_queue() takes the whole list at
+ * once (llist_del_all()) and then runs the callbacks one by one, so a callback queued at q left the
+ * queue no later than the first callback entry (csd_function_entry) on that CPU at or after q.
+ * Checked on the fixtures: predicting IPIs this way from the observed queue/entry times gives 6041
+ * for 5916 real IPIs on qemu-6.12-8cpu/reclaim-mmap, 1005 for 1000 on mt-munmap.
+ */
+class DrainTimes {
+  private perCpu: number[][] = [];
+
+  add(cpu: number, handlerTs: number): void {
+    let list = this.perCpu[cpu];
+    if (list === undefined) {
+      list = [];
+      this.perCpu[cpu] = list;
+    }
+    // mostly appended in order; keep sorted
+    let i = list.length;
+    while (i > 0 && list[i - 1]! > handlerTs) i--;
+    list.splice(i, 0, handlerTs);
+    if (list.length > 8192) list.splice(0, 4096);
+  }
+
+  /** first callback entry on `cpu` at or after `ts`, or Infinity */
+  firstAtOrAfter(cpu: number, ts: number): number {
+    const list = this.perCpu[cpu];
+    if (list === undefined) return Infinity;
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const m = (lo + hi) >> 1;
+      if (list[m]! < ts) lo = m + 1;
+      else hi = m;
+    }
+    return lo < list.length ? list[lo]! : Infinity;
+  }
+}
+
+const PENDING_HORIZON_NS = 1_000_000_000;
+
+type IpiUnit = 'ipi' | 'callbacks' | 'none';
+
+export class Tally {
+  requests = 0;
+  shootdowns = 0;
+  rangedToFull = 0;
+  fullFlushesAdded = 0;
+  readonly delays = new DistributionBuilder();
+  readonly extra: PolicyOutcome['extra'] = {};
+  readonly notes: string[] = [];
+
+  // observed side, for the cost model
+  private baseIpis = 0;
+  private baseCallbacks = 0;
+  private baseWorkNs = 0;
+  // policy side
+  private ipis = 0;
+  private callbacks = 0;
+  private workNs = 0;
+  // IPI unit evidence
+  private sawIpiSend = false;
+  private sawVectorIpi = false;
+  /** ipis series points waiting for the unit: [ts, hardware IPIs, callbacks] */
+  private pendingSeries: Array<[number, number, number]> | null = [];
+  /** callbacks this policy queued */
+  private kept = new CallbackQueues();
+  /** observed callbacks this policy did NOT queue (an observed callback may have ridden on them) */
+  private dropped = new CallbackQueues();
+  private drains = new DrainTimes();
+  /** observed queue -> entry latency, for callbacks the kernel did not send */
+  private latencySum = 0;
+  private latencyN = 0;
+
+  constructor(private readonly ctx: PolicyContext) {}
+
+  private work(pages: number): number {
+    if (pages < 0) return this.ctx.cost.fullFlushRefillNs;
+    return pages * this.ctx.cost.perEntryInvalidationNs;
+  }
+
+  /** The observed side of one request: call for every request event, before the policy acts on it. */
+  observe(req: FlushRequest): void {
+    if (req.ipis > 0 && !this.sawIpiSend) {
+      this.sawIpiSend = true;
+      this.flushPendingSeries('ipi');
+    }
+    this.baseIpis += req.ipis;
+    for (const t of req.targets) {
+      if (t.ipi) this.sawVectorIpi = true;
+      if (t.handlerTs !== null) {
+        this.drains.add(t.cpu, t.handlerTs);
+        this.latencySum += Math.max(0, t.handlerTs - t.queuedTs);
+        this.latencyN++;
+      }
+      if (req.kind === 'tableSync' || !isShootdown(t)) continue;
+      this.baseCallbacks++;
+      this.baseWorkNs += this.work(targetPages(t));
+    }
+    if (req.kind !== 'tableSync') this.baseWorkNs += this.work(localPages(req));
+  }
+
+  /** The request exactly as observed (P0, and requests a policy leaves alone). */
+  keepAsObserved(req: FlushRequest): void {
+    const cbs: Callback[] = req.targets.map((t) => ({
+      cpu: t.cpu,
+      pages: targetPages(t),
+      observed: t,
+      shootdown: req.kind !== 'tableSync' && isShootdown(t),
+    }));
+    if (req.kind !== 'tableSync') {
+      this.requests++;
+      this.localFlush(localPages(req));
+    }
+    // req.ipis is the kernel's own count (an ipi_send_cpumask may name CPUs in ways the per-target
+    // flags do not show); only IPIs this policy makes necessary are added on top.
+    this.send(req.ts, cbs, req.ipis);
+  }
+
+  /** The initiator's own flush under the policy (no IPI). */
+  localFlush(pages: number): void {
+    this.workNs += this.work(pages);
+  }
+
+  /**
+   * Queue callbacks at `ts`; returns the hardware IPIs they need. A kept observed target that had its
+   * own IPI keeps it; one that rode along on a pending callback needs an IPI only if the policy dropped
+   * that pending callback; a new target needs one unless the policy left a callback pending there.
+   */
+  send(ts: number, cbs: Callback[], observedIpis?: number): number {
+    let ipis = 0;
+    let extraIpis = 0;
+    let shootdowns = 0;
+    for (const cb of cbs) {
+      const o = cb.observed;
+      const queued = o !== null ? o.queuedTs : ts;
+      const drained = o !== null ? this.drainedAt(o) : Math.min(this.drains.firstAtOrAfter(cb.cpu, ts), cb.deliveredTs ?? ts + this.meanLatency());
+      const keptPending = this.kept.pendingAt(cb.cpu, queued);
+      let need: boolean;
+      if (o !== null) need = o.ipi || (!keptPending && this.dropped.pendingAt(cb.cpu, queued));
+      else need = !keptPending;
+      if (need) ipis++;
+      if (need && o !== null && !o.ipi) extraIpis++;
+      this.kept.add(cb.cpu, queued, drained);
+      if (cb.shootdown && (o === null || isShootdown(o))) {
+        shootdowns++;
+        this.workNs += this.work(cb.pages);
+      }
+    }
+    if (observedIpis !== undefined) ipis = observedIpis + extraIpis;
+    this.ipis += ipis;
+    this.callbacks += shootdowns;
+    this.shootdowns += shootdowns;
+    if (shootdowns > 0) this.ctx.series.add('shootdowns', ts, shootdowns);
+    this.addIpiSeries(ts, ipis, shootdowns);
+    return ipis;
+  }
+
+  /** The policy does not queue this observed callback (avoided, deferred or merged elsewhere). */
+  drop(req: FlushRequest, t: TargetRecord): void {
+    this.dropped.add(t.cpu, t.queuedTs, this.drainedAt(t));
+  }
+
+  private drainedAt(t: TargetRecord): number {
+    if (t.handlerTs === null) return t.queuedTs; // never seen running: assume it did not hold the queue
+    return Math.min(this.drains.firstAtOrAfter(t.cpu, t.queuedTs), t.handlerTs);
+  }
+
+  private meanLatency(): number {
+    return this.latencyN > 0 ? this.latencySum / this.latencyN : 0;
+  }
+
+  /** A queued callback of this policy now does a full flush instead of `oldPages` (coalescing). */
+  upgradeToFull(oldPages: number): void {
+    if (oldPages < 0) return;
+    if (oldPages > 0) this.rangedToFull++;
+    this.workNs += this.work(-1) - this.work(oldPages);
+  }
+
+  /** A full flush the policy adds (switch-in after a deferral, or a flush the kernel did not do). */
+  addFullFlush(): void {
+    this.fullFlushesAdded++;
+    this.workNs += this.work(-1);
+  }
+
+  private addIpiSeries(ts: number, ipis: number, callbacks: number): void {
+    if (this.pendingSeries !== null) {
+      if (ipis > 0 || callbacks > 0) this.pendingSeries.push([ts, ipis, callbacks]);
+    } else if (ipis > 0) this.ctx.series.add('ipis', ts, ipis);
+  }
+
+  private flushPendingSeries(unit: IpiUnit): void {
+    const list = this.pendingSeries;
+    this.pendingSeries = null;
+    if (list === null || unit === 'none') return;
+    for (const [ts, ipis, callbacks] of list) {
+      const n = unit === 'ipi' ? ipis : callbacks;
+      if (n > 0) this.ctx.series.add('ipis', ts, n);
+    }
+  }
+
+  unit(): IpiUnit {
+    return this.sawIpiSend ? 'ipi' : this.sawVectorIpi ? 'callbacks' : 'none';
+  }
+
+  /** The PolicyOutcome; `delays` is reported when the policy deferred or delayed anything. */
+  outcome(withDelays: boolean): PolicyOutcome {
+    const unit = this.unit();
+    this.flushPendingSeries(unit);
+    const pick = (ipis: number, callbacks: number) => (unit === 'ipi' ? ipis : unit === 'callbacks' ? callbacks : 0);
+    const ipis = pick(this.ipis, this.callbacks);
+    const baseIpis = pick(this.baseIpis, this.baseCallbacks);
+    const savedNs = this.ctx.cost.ipiRoundTripNs * (baseIpis - ipis) + (this.baseWorkNs - this.workNs);
+    const notes = [...this.notes];
+    if (unit === 'callbacks') notes.push('No ipi_send_* events (kernel < 6.4): IPIs are counted as one per remote flush callback, like the observed figure.');
+    if (unit === 'none') notes.push('No IPI events of any kind in this trace: IPIs are not counted.');
+    return {
+      requests: this.requests,
+      shootdowns: this.shootdowns,
+      ipis,
+      rangedToFull: this.rangedToFull,
+      fullFlushesAdded: this.fullFlushesAdded,
+      deferralDelayUs: withDelays ? this.delays : null,
+      cpuTimeSavedUs: savedNs / 1000,
+      extra: this.extra,
+      notes,
+    };
+  }
+}
+
+/**
+ * Full flushes owed at a CPU's next switch-in to an mm: a deferred callback is replaced by the
+ * catch-up switch_mm_irqs_off() does when the CPU's ASID generation is behind (arch/x86/mm/tlb.c:
+ * "ns.need_flush" when ctxs[asid].tlb_gen < next_tlb_gen). Several deferrals to one (cpu, mm) cost
+ * one flush. If the kernel already flushed that switch-in fully (reason 0, pages -1) nothing is
+ * added; the delay request -> switch-in is recorded either way.
+ */
+export class SwitchInDeferrals {
+  /** `${cpu}:${mm}` -> request times still owed */
+  private owed = new Map<string, number[]>();
+  /** cpu -> request times owed at the CPU's next context switch of any kind (running CPUs, LATR) */
+  private owedAtNextSwitch = new Map<number, number[]>();
+  deferred = 0;
+  /** deferrals whose mm exited before the CPU came back: nothing to flush */
+  droppedAtExit = 0;
+
+  constructor(private readonly tally: Tally) {}
+
+  /** Defer a CPU that does not run the mm: it pays at its next switch-in to `mm`. */
+  defer(cpu: number, mm: number, ts: number): void {
+    const k = `${cpu}:${mm}`;
+    let list = this.owed.get(k);
+    if (list === undefined) {
+      list = [];
+      this.owed.set(k, list);
+    }
+    list.push(ts);
+    this.deferred++;
+  }
+
+  /** Defer a CPU that runs the mm: it flushes at its next context switch (LATR-style). */
+  deferToNextSwitch(cpu: number, ts: number): void {
+    let list = this.owedAtNextSwitch.get(cpu);
+    if (list === undefined) {
+      list = [];
+      this.owedAtNextSwitch.set(cpu, list);
+    }
+    list.push(ts);
+    this.deferred++;
+  }
+
+  onSwitch(e: SwitchEvent): void {
+    const running = this.owedAtNextSwitch.get(e.cpu);
+    if (running !== undefined) {
+      this.owedAtNextSwitch.delete(e.cpu);
+      for (const ts of running) this.tally.delays.add((e.ts - ts) / 1000);
+      this.tally.addFullFlush();
+    }
+    // switch_mm_irqs_off() runs for a user task whose mm is not loaded, or the same mm after lazy mode
+    const switchIn = !e.toKernelThread && (e.fromMm !== e.toMm || e.wasLazy);
+    if (!switchIn) return;
+    const k = `${e.cpu}:${e.toMm}`;
+    const list = this.owed.get(k);
+    if (list === undefined) return;
+    this.owed.delete(k);
+    for (const ts of list) this.tally.delays.add((e.ts - ts) / 1000);
+    if (e.observedFlush !== -1) this.tally.addFullFlush();
+  }
+
+  onMmExit(mm: number): void {
+    const suffix = `:${mm}`;
+    for (const [k, list] of this.owed) {
+      if (k.endsWith(suffix)) {
+        this.droppedAtExit += list.length;
+        this.owed.delete(k);
+      }
+    }
+  }
+
+  /** Deferrals still owed at the end of the trace (the CPU never came back: unbounded delay). */
+  stillOwed(): number {
+    let n = 0;
+    for (const l of this.owed.values()) n += l.length;
+    for (const l of this.owedAtNextSwitch.values()) n += l.length;
+    return n;
+  }
+}
+
+/**
+ * What a target CPU was doing with the request's mm. The callback's own event is the best evidence
+ * (it shows the CPU when the callback ran, and catches a CPU switching to the mm); without one, the
+ * model's snapshot at request time decides:
+ *   'running'   tlb_flush 1 (flush_tlb_func() only logs it with the mm loaded and not lazy), or the
+ *               snapshot has the mm loaded by a user task (any non-lazy CPU for a request without mm);
+ *   'lazy'      tlb_flush 0 inside the handler (a lazy CPU switching to init_mm), or a kernel thread
+ *               runs there with the mm still loaded (enter_lazy_tlb());
+ *   'notLoaded' tlb_flush 5 (the mm is not loaded there), or the snapshot has another mm loaded;
+ *   'unknown'   no evidence and the model does not know what the CPU has loaded (early in a trace):
+ *               every policy keeps such a target as the kernel did.
+ */
+export type TargetState = 'running' | 'lazy' | 'notLoaded' | 'unknown';
+
+export function targetState(req: FlushRequest, t: TargetRecord): TargetState {
+  switch (t.outcome) {
+    case 'ranged':
+    case 'full':
+    case 'zero':
+      return 'running';
+    case 'wrongCpu':
+      return 'notLoaded';
+    case 'switchToInitMm':
+      return 'lazy';
+    default:
+      break;
+  }
+  const s = req.snapshot;
+  if (s.known !== undefined && s.known[t.cpu] === 0) return 'unknown';
+  if (req.mm !== 0 && s.loadedMm[t.cpu] !== req.mm) return 'notLoaded';
+  return s.lazy[t.cpu] === 1 ? 'lazy' : 'running';
+}
+
+/** The cpumask the kernel of this trace keeps: 6.14+ lazy mm_cpumask, else the precise one. */
+export function kernelMask(req: FlushRequest, lazyCpumask: boolean): Uint8Array {
+  return lazyCpumask ? req.snapshot.lazyMask : req.snapshot.preciseMask;
+}
