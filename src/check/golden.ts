@@ -115,7 +115,8 @@ export async function checkGolden(root: string, opts: { update?: boolean; log?: 
         const body: ExpectFile = { schema: EXPECT_SCHEMA, summarySchema: SUMMARY_SCHEMA, files: actual };
         await writeFileAtomic(expectPath, JSON.stringify(body, null, 1) + '\n');
         result.updated.push(name);
-        for (const d of diffs) opts.log?.(`${name}/${d.file}: ${d.metric} ${d.expected ?? '(none)'} -> ${d.actual ?? '(none)'}`);
+        if (expected === null) opts.log?.(`${name}: created ${EXPECT_FILE} for ${Object.keys(actual).length} trace files`);
+        else for (const d of diffs) opts.log?.(`${name}/${d.file}: ${d.metric} ${d.expected ?? '(none)'} -> ${d.actual ?? '(none)'}`);
       }
     } else {
       result.diffs.push(...diffs);

@@ -241,7 +241,7 @@ export class KernelModel {
     // other than the one the last sched_switch named means a switch we never saw.
     if (c.pendingSwitch === null && !(e.kind === 'tlb_flush' && e.reason === 0) && !c.execPending && e.pid !== c.pid) {
       if (c.pid >= 0 && c.loadedKnown) this.missedSwitches++;
-      this.learnFromHeader(e.cpu, c, e.pid, task.kernelThread, c.pid >= 0);
+      this.learnFromHeader(e.cpu, c, e.pid, task.kernelThread || task.exited === true, c.pid >= 0);
       c.pid = e.pid;
     }
 
@@ -483,7 +483,14 @@ export class KernelModel {
         // A flush ran, so the request's mm is what this CPU has loaded (6.14+ returns with reason 5
         // otherwise; before, only CPUs in the precise mm_cpumask were sent the request).
         if (req !== null && req.mm !== 0 && req.mm !== c.loadedMm && req.kind === 'remote') {
-          this.loadMm(e.cpu, c, req.mm, 0, false);
+          // Without tgids this is how threads of one process are found: the task running here
+          // shares the initiator's mm.
+          if (!this.tasks.tgidKnown && !c.lazy && c.pid > 0 && !this.tasks.isKernelThread(c.pid)) {
+            const merged = this.tasks.sameMm(req.pid, c.pid);
+            if (merged !== null && process.env.TLBTRACE_DEBUG) process.stderr.write(`MERGE flush ts=${e.ts} cpu=${e.cpu} req=${req.pid} here=${c.pid}\n`);
+            if (merged !== null) this.remapMm(merged.drop, merged.keep);
+          }
+          if (req.mm !== c.loadedMm && this.mms.has(req.mm)) this.loadMm(e.cpu, c, req.mm, 0, false);
           c.lazy = false;
         }
         // both paths in flush_tlb_func() catch the loaded mm's ASID up to mm_tlb_gen
@@ -909,8 +916,12 @@ export class KernelModel {
     const next = this.tasks.seeNamed(e.nextPid, e.nextComm);
     this.tasks.seeNamed(e.prevPid, e.prevComm);
     c.pid = e.nextPid;
+    // a reason-0 flush by a user task that no sched_process_exec followed before it was switched
+    // out was not an exec (text_poke()'s temporary mm, kthread_use_mm, ...)
+    c.execPending = false;
     if (c.initiating !== null) this.initiatorDone(c, e.ts);
-    const toKernel = next.kernelThread;
+    // a task past sched_process_exit has no mm any more (exit_mm()): switch_mm is skipped like for a kernel thread
+    const toKernel = next.kernelThread || next.exited === true;
     const toMm = toKernel ? c.loadedMm : this.tasks.mmOf(e.nextPid);
     const ps: PendingSwitch = {
       ts: e.ts,
@@ -962,8 +973,18 @@ export class KernelModel {
     if (observed === null && ps.toMm !== c.loadedMm && !ps.toKernel && c.loadedKnown) {
       // No switch_mm event although we thought the mm changed: the trace proves both tasks share
       // one mm (without tgids, pids are merged here), or the CPU was already in it.
+      // After a kernel thread, the owner of the lazily kept mm is the evidence (unless it exited:
+      // its mm is gone, and a task switched in without a flush is then more likely a zombie).
       const prevTask = this.tasks.task(ps.prevPid);
-      const merged = prevTask && !prevTask.kernelThread ? this.tasks.sameMm(ps.prevPid, ps.nextPid) : null;
+      let owner = prevTask && !prevTask.kernelThread && !prevTask.exited ? ps.prevPid : -1;
+      if (owner < 0 && prevTask?.kernelThread && c.loadedMm !== INIT_MM) {
+        const o = this.tasks.mmIdentity(c.loadedMm)?.tgid ?? -1;
+        if (o > 0 && !this.tasks.task(o)?.exited) owner = o;
+      }
+      // only a task the trace showed to have an mm (a kernel thread we failed to recognise would
+      // otherwise glue unrelated processes together)
+      const merged = owner > 0 && this.tasks.isKnownUser(ps.nextPid) ? this.tasks.sameMm(owner, ps.nextPid) : null;
+      if (merged !== null && process.env.TLBTRACE_DEBUG) process.stderr.write(`MERGE switch ts=${ps.ts} cpu=${cpu} prev=${ps.prevPid} owner=${owner} next=${ps.nextPid}\n`);
       if (merged !== null) this.remapMm(merged.drop, merged.keep);
       ps.toMm = this.tasks.mmOf(ps.nextPid);
     }
@@ -1057,6 +1078,15 @@ export class KernelModel {
       if (c.loadedMm === drop) c.loadedMm = keep;
       for (let s = 0; s < TLB_NR_DYN_ASIDS; s++) if (c.slotMm[s] === drop) c.slotMm[s] = keep;
     }
+    // requests not yet handed to policies name the surviving id
+    for (const o of this.outbox) {
+      const ev = o.ev;
+      if (ev.type === 'request' && ev.req.mm === drop) ev.req.mm = keep;
+      else if ((ev.type === 'switch') && (ev.fromMm === drop || ev.toMm === drop)) {
+        if (ev.fromMm === drop) ev.fromMm = keep;
+        if (ev.toMm === drop) ev.toMm = keep;
+      } else if (ev.type === 'syscall' && ev.mm === drop) ev.mm = keep;
+    }
   }
 
   private onExec(pid: number, c: CpuState, ts: number, commBefore?: string): void {
@@ -1079,6 +1109,7 @@ export class KernelModel {
     const t = this.tasks.task(pid);
     if (t === undefined || t.kernelThread) return;
     const mm = this.tasks.mmOf(pid);
+    t.exited = true;
     if (c.pid === pid && c.loadedMm === mm && mm !== INIT_MM) c.lazy = true;
     const leader = this.tasks.tgidKnown ? pid === (tgid >= 0 ? tgid : t.tgid) : true;
     if (leader && mm !== INIT_MM) {

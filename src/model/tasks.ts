@@ -13,6 +13,8 @@ export interface TaskInfo {
   tgid: number;
   /** tgid not seen yet (the task was named by a sched_switch/fork payload): tgid = pid for now */
   tgidProvisional: boolean;
+  /** past sched_process_exit: exit_mm() dropped its mm, it runs lazily like a kernel thread */
+  exited?: boolean;
   kernelThread: boolean;
 }
 
@@ -27,13 +29,15 @@ const KTHREAD_PREFIXES = [
   'kmpath', 'kaluad', 'ttm', 'dmcrypt', 'kcryptd', 'ksgxd', 'kvm-', 'vfio', 'krfcommd', 'btrfs',
   'loop', 'kerneloops', 'kmemleak', 'kthrotld', 'acpi_thermal_pm', 'ecryptfs', 'charger_manager',
   'mld', 'kipmi', 'zram', 'iprt', 'slub_flushwq', 'cfg80211', 'kstrp', 'rpciod', 'xprtiod', 'nfsiod',
+  'kdamond', 'hwrng', 'watchdogd', 'nvme-', 'kaudit', 'khelper', 'kmpathd', 'kvm', 'ttm_swap',
 ];
 
 export function looksLikeKernelThread(comm: string, pid: number): boolean {
   if (pid === 0) return true;
   if (pid === 2) return true; // kthreadd
   for (const p of KTHREAD_PREFIXES) if (comm.startsWith(p)) return true;
-  return false;
+  // per-CPU kernel threads are named name/N or name/N:M (ksoftirqd/0, kworker/3:1H, cpuhp/2)
+  return /\/\d+(:\d+)?[A-Za-z-]*$/.test(comm);
 }
 
 /** Union-find over pids, for mm inference without tgids. */
@@ -151,7 +155,11 @@ export class TaskRegistry {
     const parent = this.tasks.get(parentPid);
     const child = this.seeNamed(childPid, childComm);
     if (parentPid === 2) child.kernelThread = true;
-    else if (parent && !parent.kernelThread) child.kernelThread = false;
+    else if (parent && !parent.kernelThread) {
+      // only kthreadd makes kernel threads: a user task's child is a user task
+      child.kernelThread = false;
+      this.knownUser.add(childPid);
+    }
   }
 
   /** Evidence that a pid has an mm of its own (made an mm syscall, logged a switch-in flush, initiated a flush). */
@@ -160,6 +168,11 @@ export class TaskRegistry {
     this.knownUser.add(pid);
     const t = this.tasks.get(pid);
     if (t) t.kernelThread = false;
+  }
+
+  /** The trace proved this task has an mm (syscall, flush, switch-in flush, forked by a user task). */
+  isKnownUser(pid: number): boolean {
+    return this.knownUser.has(pid);
   }
 
   /** exec gives the process a new mm. */

@@ -1,0 +1,613 @@
+// Record payload -> TraceEvent, from the event's own format (offsets, sizes, signedness). The
+// values are the ones trace-cmd report prints for the same record (libtraceevent + its plugins),
+// normalised as src/events/types.ts says, so a trace.dat and its `trace-cmd report` text give the
+// same events:
+//   - tlb_flush: `pages=%ld` (signed), `(%d)` reason                        plugin_tlb.c
+//   - callsite/callback `%pS` -> name+0xoff, func `%ps` -> name              print_function()
+//   - csd `%p`: raw pointer, NULL -> null                                     types.ts
+//   - ipi_send_cpumask `__get_cpumask()`: a __data_loc bitmap of longs        print_bitmask..()
+//   - sched_switch prev_state: the low 8 bits as plugin_sched_switch.c write_state() prints them,
+//     in the kernel's letters as src/events/payloads.ts reads them back (see STATE_CHARS)
+//   - syscalls: names, numbers and raw-argument names from src/events/payloads.ts's x86_64 table
+// Two things trace.dat knows better than the report text and keeps: `ts` in exact nanoseconds (the
+// report rounds to microseconds) and `hardirq` from common_flags (the report has no flags column;
+// raw ftrace's flags column gives the same values).
+// One Spec per event id is built once (field offsets resolved); decoding is a switch on its kind.
+
+import type { TraceEvent } from '../../events/types.js';
+import { BigCache, fixedString, hexOf, hi32, lo32, readSigned, readUnsigned } from './bytes.js';
+import type { CommTable } from './comms.js';
+import type { EventFormat, FieldDef } from './format.js';
+import type { Kallsyms } from './kallsyms.js';
+import { X86_64_SYSCALLS } from '../../events/payloads.js';
+
+export const enum Kind {
+  Other,
+  TlbFlush,
+  IpiSendCpu,
+  IpiSendCpumask,
+  CsdQueueCpu,
+  CsdFunction,
+  CallFunction,
+  SchedSwitch,
+  Fork,
+  Exec,
+  Exit,
+  Migrate,
+  WakeIdle,
+  Syscall,
+  RawSysEnter,
+  Vmscan,
+  SchedWakeup,
+}
+
+interface Ref {
+  off: number;
+  size: number;
+  signed: boolean;
+  dynamic: 'data_loc' | 'rel_loc' | null;
+}
+
+export interface Spec {
+  kind: Kind;
+  name: string;
+  /** kind string for kinds that cover several events */
+  kindName: string;
+  refs: Ref[];
+  /** syscall argument names (Kind.Syscall) */
+  argNames: string[];
+  /** Kind.Syscall: builds the args object in one literal (see argsBuilder()) */
+  makeArgs: ArgsBuilder | null;
+  /** Kind.Syscall: name without `sys_enter_`, and its x86_64 number (-1 when not in the table) */
+  sysName: string;
+  sysNr: number;
+  /** bytes a record needs for every fixed field this kind reads (shorter records are corrupt) */
+  need: number;
+}
+
+type ArgsBuilder = (dv: DataView, rec: number, le: boolean, big: BigCache) => Record<string, bigint>;
+
+const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * One function per syscall event type that returns `{ start: .., len: .., prot: .. }` as a single
+ * object literal, so every args object of that type shares one hidden class (a loop of keyed
+ * stores makes dictionary-mode objects, several times slower to build and to read). The source
+ * is generated from the format's field names and offsets, which are validated first (identifiers
+ * and integers only), so file content can never become code. null: fall back to the loop.
+ */
+function argsBuilder(names: string[], refs: Ref[]): ArgsBuilder | null {
+  const parts: string[] = [];
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!;
+    const r = refs[i]!;
+    if (!IDENT.test(name) || !Number.isInteger(r.off) || r.off < 0 || r.off > 0xffff) return null;
+    let expr: string;
+    if (r.size === 8) expr = `big.u64(dv, rec + ${r.off}, le)`;
+    else if (r.size === 4) expr = `big.of(dv.getUint32(rec + ${r.off}, le))`;
+    else if (r.size === 2) expr = `big.of(dv.getUint16(rec + ${r.off}, le))`;
+    else if (r.size === 1) expr = `big.of(dv.getUint8(rec + ${r.off}))`;
+    else return null;
+    parts.push(`${JSON.stringify(name)}: ${expr}`);
+  }
+  try {
+    return new Function('dv', 'rec', 'le', 'big', `"use strict"; return { ${parts.join(', ')} };`) as ArgsBuilder;
+  } catch {
+    return null;
+  }
+}
+
+const VECTOR_EVENTS = new Set(['call_function_entry', 'call_function_exit', 'call_function_single_entry', 'call_function_single_exit']);
+const VMSCAN_EVENTS = new Set(['mm_vmscan_kswapd_wake', 'mm_vmscan_kswapd_sleep', 'mm_vmscan_direct_reclaim_begin', 'mm_vmscan_direct_reclaim_end']);
+
+/** field names each kind reads, in Spec.refs order */
+const KIND_FIELDS: Partial<Record<Kind, string[]>> = {
+  [Kind.TlbFlush]: ['reason', 'pages'],
+  [Kind.IpiSendCpu]: ['cpu', 'callsite', 'callback'],
+  [Kind.IpiSendCpumask]: ['cpumask', 'callsite', 'callback'],
+  [Kind.CsdQueueCpu]: ['cpu', 'callsite', 'func', 'csd'],
+  [Kind.CsdFunction]: ['func', 'csd'],
+  [Kind.CallFunction]: ['vector'],
+  [Kind.SchedSwitch]: ['prev_comm', 'prev_pid', 'prev_prio', 'prev_state', 'next_comm', 'next_pid', 'next_prio'],
+  [Kind.Fork]: ['parent_comm', 'parent_pid', 'child_comm', 'child_pid'],
+  [Kind.Exec]: ['filename', 'pid', 'old_pid'],
+  [Kind.Exit]: ['comm', 'pid'],
+  [Kind.Migrate]: ['comm', 'pid', 'orig_cpu', 'dest_cpu'],
+  [Kind.WakeIdle]: ['cpu'],
+  [Kind.RawSysEnter]: ['id', 'args'],
+  [Kind.SchedWakeup]: ['comm', 'pid'],
+};
+
+function kindOf(fmt: EventFormat): { kind: Kind; kindName: string } {
+  const n = fmt.name;
+  switch (n) {
+    case 'tlb_flush':
+      return { kind: Kind.TlbFlush, kindName: n };
+    case 'ipi_send_cpu':
+      return { kind: Kind.IpiSendCpu, kindName: n };
+    case 'ipi_send_cpumask':
+      return { kind: Kind.IpiSendCpumask, kindName: n };
+    case 'csd_queue_cpu':
+      return { kind: Kind.CsdQueueCpu, kindName: n };
+    case 'csd_function_entry':
+    case 'csd_function_exit':
+      return { kind: Kind.CsdFunction, kindName: n };
+    case 'sched_switch':
+      return { kind: Kind.SchedSwitch, kindName: n };
+    case 'sched_process_fork':
+      return { kind: Kind.Fork, kindName: n };
+    case 'sched_process_exec':
+      return { kind: Kind.Exec, kindName: n };
+    case 'sched_process_exit':
+      return { kind: Kind.Exit, kindName: n };
+    case 'sched_migrate_task':
+      return { kind: Kind.Migrate, kindName: n };
+    case 'sched_wake_idle_without_ipi':
+      return { kind: Kind.WakeIdle, kindName: n };
+    case 'sched_wakeup':
+    case 'sched_wakeup_new':
+      return { kind: Kind.SchedWakeup, kindName: 'other' };
+    case 'sys_enter':
+      if (fmt.system === 'raw_syscalls') return { kind: Kind.RawSysEnter, kindName: 'syscall_enter' };
+      break;
+  }
+  if (VECTOR_EVENTS.has(n)) return { kind: Kind.CallFunction, kindName: n };
+  if (VMSCAN_EVENTS.has(n)) return { kind: Kind.Vmscan, kindName: n };
+  if (fmt.system === 'syscalls' && n.startsWith('sys_enter_')) return { kind: Kind.Syscall, kindName: 'syscall_enter' };
+  return { kind: Kind.Other, kindName: 'other' };
+}
+
+function ref(f: FieldDef): Ref {
+  return { off: f.offset, size: f.size, signed: f.signed, dynamic: f.dynamic };
+}
+
+/**
+ * prev_state as trace-cmd report shows it once read back by src/events/payloads.ts: the plugin's
+ * write_state() prints the low 8 bits with the pre-4.14 letters "SDTtZXxW" ('|' between, 'R' when
+ * none) and the text parser maps them to the kernel's S D T t X Z P I. The preemption bit (`R+` in
+ * raw ftrace) is not in trace-cmd's output, so it is left out here too.
+ */
+const STATE_CHARS = 'SDTtXZPI';
+const stateCache = new Map<number, string>();
+export function writeState(val: number): string {
+  const v = val & 0xff;
+  let s = stateCache.get(v);
+  if (s === undefined) {
+    s = '';
+    for (let i = 0; i < STATE_CHARS.length; i++) {
+      if (!(v & (1 << i))) continue;
+      if (s) s += '|';
+      s += STATE_CHARS[i];
+    }
+    if (!s) s = 'R';
+    stateCache.set(v, s);
+  }
+  return s;
+}
+
+export interface DecodeContext {
+  le: boolean;
+  /** the kernel's long size (header_page commit size): element size of cpumask bitmaps */
+  kernelLongSize: number;
+  kallsyms: Kallsyms;
+  comms: CommTable;
+  /** called once per event type whose format lacks a field its kind needs */
+  onFormatMismatch: (name: string, missing: string) => void;
+}
+
+const EMPTY: number[] = [];
+const SYSCALL_BY_NR = new Map(X86_64_SYSCALLS.map((x) => [x.nr, x]));
+const SYSCALL_BY_NAME = new Map(X86_64_SYSCALLS.map((x) => [x.name, x]));
+const RAW_ARG_KEYS = ['arg0', 'arg1', 'arg2', 'arg3', 'arg4', 'arg5'];
+
+export class EventDecoder {
+  /** by event id; filled on first use */
+  readonly specs: (Spec | undefined)[] = [];
+  private readonly big = new BigCache();
+  private readonly formats = new Map<number, EventFormat>();
+  readonly commonPidOff: number;
+  readonly commonFlagsOff: number;
+  readonly typeOff: number;
+  readonly typeSize: number;
+
+  constructor(
+    formats: EventFormat[],
+    private readonly ctx: DecodeContext,
+  ) {
+    for (const f of formats) this.formats.set(f.id, f);
+    // libtraceevent takes common_type/common_pid/common_flags from the first event's format
+    const any = formats.find((f) => f.byName.has('common_type') && f.byName.has('common_pid'));
+    const ct = any?.byName.get('common_type');
+    const cp = any?.byName.get('common_pid');
+    const cf = any?.byName.get('common_flags');
+    this.typeOff = ct?.offset ?? 0;
+    this.typeSize = ct?.size ?? 2;
+    this.commonPidOff = cp?.offset ?? 4;
+    this.commonFlagsOff = cf?.offset ?? 2;
+    this.headerNeed = Math.max(this.typeOff + this.typeSize, this.commonPidOff + 4, this.commonFlagsOff + 1);
+  }
+
+  /** bytes every record needs for its common fields */
+  readonly headerNeed: number;
+
+  /** the Spec for an event id; undefined when the file has no format for it */
+  spec(id: number): Spec | undefined {
+    const s = this.specs[id];
+    if (s !== undefined) return s;
+    const fmt = this.formats.get(id);
+    if (!fmt) return undefined;
+    const built = this.build(fmt);
+    this.specs[id] = built;
+    return built;
+  }
+
+  private build(fmt: EventFormat): Spec {
+    let { kind, kindName } = kindOf(fmt);
+    const refs: Ref[] = [];
+    const argNames: string[] = [];
+    if (kind === Kind.Syscall) {
+      const nr = fmt.byName.get('__syscall_nr');
+      refs.push(nr ? ref(nr) : { off: -1, size: 0, signed: true, dynamic: null });
+      for (const f of fmt.fields) {
+        if (f.name.startsWith('common_') || f.name === '__syscall_nr') continue;
+        argNames.push(f.name);
+        refs.push(ref(f));
+      }
+    } else {
+      for (const name of KIND_FIELDS[kind] ?? EMPTY) {
+        const f = fmt.byName.get(name as string);
+        if (!f) {
+          this.ctx.onFormatMismatch(fmt.name, name as string);
+          kind = Kind.Other;
+          kindName = 'other';
+          refs.length = 0;
+          break;
+        }
+        refs.push(ref(f));
+      }
+    }
+    const makeArgs = kind === Kind.Syscall ? argsBuilder(argNames, refs.slice(1)) : null;
+    const sysName = kind === Kind.Syscall ? fmt.name.slice('sys_enter_'.length) : '';
+    const sysNr = SYSCALL_BY_NAME.get(sysName)?.nr ?? -1;
+    let need = this.headerNeed;
+    for (const r of refs) if (r.off >= 0) need = Math.max(need, r.off + r.size);
+    return { kind, name: fmt.name, kindName, refs, argNames, makeArgs, sysName, sysNr, need };
+  }
+
+  private pointer(dv: DataView, p: number, size: number): [number, number] {
+    return size === 8 ? [hi32(dv, p, this.ctx.le), lo32(dv, p, this.ctx.le)] : [0, dv.getUint32(p, this.ctx.le)];
+  }
+
+  private sym(dv: DataView, rec: number, r: Ref, withOffset: boolean): string {
+    const le = this.ctx.le;
+    const p = rec + r.off;
+    return r.size === 8
+      ? this.ctx.kallsyms.format(hi32(dv, p, le), lo32(dv, p, le), withOffset)
+      : this.ctx.kallsyms.format(0, dv.getUint32(p, le), withOffset);
+  }
+
+  /** `%p` -> lower-case hex without 0x and leading zeros; NULL -> null */
+  private ptr(dv: DataView, rec: number, r: Ref): string | null {
+    const [hi, lo] = this.pointer(dv, rec + r.off, r.size);
+    return hi === 0 && lo === 0 ? null : hexOf(hi, lo);
+  }
+
+  private num(dv: DataView, rec: number, r: Ref): number {
+    return r.signed ? readSigned(dv, rec + r.off, r.size, this.ctx.le) : readUnsigned(dv, rec + r.off, r.size, this.ctx.le);
+  }
+
+  private str(buf: Buffer, dv: DataView, rec: number, len: number, r: Ref): string {
+    if (r.dynamic) {
+      const w = dv.getUint32(rec + r.off, this.ctx.le);
+      let start = w & 0xffff;
+      const n = w >>> 16;
+      if (r.dynamic === 'rel_loc') start += r.off + r.size;
+      if (start + n > len) return '';
+      return fixedString(buf, rec + start, rec + start + n);
+    }
+    return fixedString(buf, rec + r.off, rec + r.off + r.size);
+  }
+
+  /** a __data_loc bitmap (array of kernel longs) -> sorted set bit numbers */
+  private cpumask(dv: DataView, rec: number, len: number, r: Ref): number[] {
+    const w = dv.getUint32(rec + r.off, this.ctx.le);
+    let start = w & 0xffff;
+    const n = w >>> 16;
+    if (r.dynamic === 'rel_loc') start += r.off + r.size;
+    if (start + n > len) return [];
+    const out: number[] = [];
+    const base = rec + start;
+    if (this.ctx.le) {
+      for (let i = 0; i < n; i++) {
+        const b = dv.getUint8(base + i);
+        if (!b) continue;
+        for (let bit = 0; bit < 8; bit++) if (b & (1 << bit)) out.push(i * 8 + bit);
+      }
+    } else {
+      const ls = this.ctx.kernelLongSize;
+      for (let wd = 0; wd + ls <= n; wd += ls) {
+        for (let i = 0; i < ls; i++) {
+          const b = dv.getUint8(base + wd + ls - 1 - i);
+          if (!b) continue;
+          for (let bit = 0; bit < 8; bit++) if (b & (1 << bit)) out.push(wd * 8 + i * 8 + bit);
+        }
+      }
+      out.sort((a, b) => a - b);
+    }
+    return out;
+  }
+
+  /**
+   * Decode the record at `rec` (payload of `len` bytes). `comm` is the header name already looked
+   * up for this record; sched_switch / sched_wakeup then register their comms for later records.
+   */
+  decode(
+    spec: Spec,
+    buf: Buffer,
+    dv: DataView,
+    rec: number,
+    len: number,
+    ts: number,
+    cpu: number,
+    pid: number,
+    comm: string,
+    hardirq: boolean,
+  ): TraceEvent {
+    const refs = spec.refs;
+    switch (spec.kind) {
+      case Kind.TlbFlush:
+        return {
+          kind: 'tlb_flush',
+          ts,
+          cpu,
+          pid,
+          tgid: -1,
+          comm,
+          hardirq,
+          line: 0,
+          reason: readSigned(dv, rec + refs[0]!.off, refs[0]!.size, this.ctx.le),
+          // plugin_tlb.c prints `pages=%ld`: the unsigned long read as signed
+          pages: readSigned(dv, rec + refs[1]!.off, refs[1]!.size, this.ctx.le),
+        };
+      case Kind.IpiSendCpu:
+        return {
+          kind: 'ipi_send_cpu',
+          ts,
+          cpu,
+          pid,
+          tgid: -1,
+          comm,
+          hardirq,
+          line: 0,
+          target: this.num(dv, rec, refs[0]!),
+          callsite: this.sym(dv, rec, refs[1]!, true),
+          callback: this.sym(dv, rec, refs[2]!, true),
+        };
+      case Kind.IpiSendCpumask:
+        return {
+          kind: 'ipi_send_cpumask',
+          ts,
+          cpu,
+          pid,
+          tgid: -1,
+          comm,
+          hardirq,
+          line: 0,
+          targets: this.cpumask(dv, rec, len, refs[0]!),
+          callsite: this.sym(dv, rec, refs[1]!, true),
+          callback: this.sym(dv, rec, refs[2]!, true),
+        };
+      case Kind.CsdQueueCpu:
+        return {
+          kind: 'csd_queue_cpu',
+          ts,
+          cpu,
+          pid,
+          tgid: -1,
+          comm,
+          hardirq,
+          line: 0,
+          target: this.num(dv, rec, refs[0]!),
+          callsite: this.sym(dv, rec, refs[1]!, true),
+          func: this.sym(dv, rec, refs[2]!, false),
+          csd: this.ptr(dv, rec, refs[3]!),
+        };
+      case Kind.CsdFunction:
+        return {
+          kind: spec.kindName as 'csd_function_entry' | 'csd_function_exit',
+          ts,
+          cpu,
+          pid,
+          tgid: -1,
+          comm,
+          hardirq,
+          line: 0,
+          func: this.sym(dv, rec, refs[0]!, false),
+          csd: this.ptr(dv, rec, refs[1]!),
+        };
+      case Kind.CallFunction:
+        return {
+          kind: spec.kindName as 'call_function_entry',
+          ts,
+          cpu,
+          pid,
+          tgid: -1,
+          comm,
+          hardirq,
+          line: 0,
+          vector: this.num(dv, rec, refs[0]!),
+        };
+      case Kind.SchedSwitch: {
+        const prevComm = this.str(buf, dv, rec, len, refs[0]!);
+        const prevPid = this.num(dv, rec, refs[1]!);
+        const nextComm = this.str(buf, dv, rec, len, refs[4]!);
+        const nextPid = this.num(dv, rec, refs[5]!);
+        this.ctx.comms.register(prevPid, prevComm);
+        this.ctx.comms.register(nextPid, nextComm);
+        return {
+          kind: 'sched_switch',
+          ts,
+          cpu,
+          pid,
+          tgid: -1,
+          comm,
+          hardirq,
+          line: 0,
+          prevComm,
+          prevPid,
+          prevPrio: this.num(dv, rec, refs[2]!),
+          // write_state() takes an int: the low 32 bits (of which it prints 8)
+          prevState: writeState(dv.getUint32(rec + refs[3]!.off + (this.ctx.le || refs[3]!.size < 8 ? 0 : 4), this.ctx.le)),
+          nextComm,
+          nextPid,
+          nextPrio: this.num(dv, rec, refs[6]!),
+        };
+      }
+      case Kind.Fork:
+        return {
+          kind: 'sched_process_fork',
+          ts,
+          cpu,
+          pid,
+          tgid: -1,
+          comm,
+          hardirq,
+          line: 0,
+          parentComm: this.str(buf, dv, rec, len, refs[0]!),
+          parentPid: this.num(dv, rec, refs[1]!),
+          childComm: this.str(buf, dv, rec, len, refs[2]!),
+          childPid: this.num(dv, rec, refs[3]!),
+        };
+      case Kind.Exec:
+        return {
+          kind: 'sched_process_exec',
+          ts,
+          cpu,
+          pid,
+          tgid: -1,
+          comm,
+          hardirq,
+          line: 0,
+          filename: this.str(buf, dv, rec, len, refs[0]!),
+          execPid: this.num(dv, rec, refs[1]!),
+          oldPid: this.num(dv, rec, refs[2]!),
+        };
+      case Kind.Exit:
+        return {
+          kind: 'sched_process_exit',
+          ts,
+          cpu,
+          pid,
+          tgid: -1,
+          comm,
+          hardirq,
+          line: 0,
+          exitComm: this.str(buf, dv, rec, len, refs[0]!),
+          exitPid: this.num(dv, rec, refs[1]!),
+        };
+      case Kind.Migrate:
+        return {
+          kind: 'sched_migrate_task',
+          ts,
+          cpu,
+          pid,
+          tgid: -1,
+          comm,
+          hardirq,
+          line: 0,
+          taskComm: this.str(buf, dv, rec, len, refs[0]!),
+          taskPid: this.num(dv, rec, refs[1]!),
+          origCpu: this.num(dv, rec, refs[2]!),
+          destCpu: this.num(dv, rec, refs[3]!),
+        };
+      case Kind.WakeIdle:
+        return {
+          kind: 'sched_wake_idle_without_ipi',
+          ts,
+          cpu,
+          pid,
+          tgid: -1,
+          comm,
+          hardirq,
+          line: 0,
+          target: this.num(dv, rec, refs[0]!),
+        };
+      case Kind.Syscall: {
+        const le = this.ctx.le;
+        let args: Record<string, bigint>;
+        if (spec.makeArgs) args = spec.makeArgs(dv, rec, le, this.big);
+        else {
+          args = {};
+          const names = spec.argNames;
+          for (let i = 0; i < names.length; i++) {
+            const r = refs[i + 1]!;
+            const p = rec + r.off;
+            args[names[i]!] = r.size === 8 ? this.big.u64(dv, p, le) : this.big.of(readUnsigned(dv, p, r.size, le));
+          }
+        }
+        return {
+          kind: 'syscall_enter',
+          ts,
+          cpu,
+          pid,
+          tgid: -1,
+          comm,
+          hardirq,
+          line: 0,
+          name: spec.sysName,
+          // the number the text parsers give (x86_64 table, -1 when not in it), for equal events;
+          // the record's own __syscall_nr would say the same for every syscall in the table
+          nr: spec.sysNr,
+          raw: false,
+          args,
+        };
+      }
+      case Kind.RawSysEnter: {
+        const le = this.ctx.le;
+        const nr = this.num(dv, rec, refs[0]!);
+        const a = refs[1]!;
+        const es = a.size >= 48 ? 8 : 4; // unsigned long args[6]
+        const args: Record<string, bigint> = {};
+        const vals: bigint[] = [];
+        for (let i = 0; i < 6; i++) {
+          const p = rec + a.off + i * es;
+          const v = es === 8 ? this.big.u64(dv, p, le) : this.big.of(dv.getUint32(p, le));
+          vals.push(v);
+          args[RAW_ARG_KEYS[i]!] = v;
+        }
+        const info = SYSCALL_BY_NR.get(nr);
+        if (info) for (let i = 0; i < info.args.length && i < 6; i++) args[info.args[i]!] = vals[i]!;
+        return {
+          kind: 'syscall_enter',
+          ts,
+          cpu,
+          pid,
+          tgid: -1,
+          comm,
+          hardirq,
+          line: 0,
+          name: info ? info.name : `nr_${nr}`,
+          nr,
+          raw: true,
+          args,
+        };
+      }
+      case Kind.Vmscan:
+        return {
+          kind: spec.kindName as 'mm_vmscan_kswapd_wake',
+          ts,
+          cpu,
+          pid,
+          tgid: -1,
+          comm,
+          hardirq,
+          line: 0,
+        };
+      case Kind.SchedWakeup:
+        this.ctx.comms.register(this.num(dv, rec, refs[1]!), this.str(buf, dv, rec, len, refs[0]!));
+        return { kind: 'other', ts, cpu, pid, tgid: -1, comm, hardirq, line: 0, name: spec.name };
+      default:
+        return { kind: 'other', ts, cpu, pid, tgid: -1, comm, hardirq, line: 0, name: spec.name };
+    }
+  }
+}

@@ -1,0 +1,288 @@
+// trace-cmd's binary trace.dat (file versions 6 and 7; v7 sections uncompressed, zlib or zstd)
+// -> the same TraceEvent stream the text parsers produce for `trace-cmd report` of the recording.
+//
+// Layout of this folder:
+//   header.ts   initial format, v6 sequential metadata, v7 options/sections
+//   format.ts   event format / header_page text -> field offsets
+//   ringbuf.ts  per-CPU page streams (chunked decompression) and the kbuffer-style page walker
+//   decode.ts   record payload -> TraceEvent (syscall names/numbers from src/events/payloads.ts)
+//   kallsyms.ts, comms.ts: addresses and pids to names as trace-cmd report prints them
+//   zstd.ts     a fast zstd frame decoder for the compressed chunks (fzstd as fallback)
+// Records of all CPUs are merged by timestamp (ties: lowest CPU first, like
+// tracecmd_peek_next_data()); memory stays bounded by one window (256 pages or one compressed
+// chunk) per CPU plus one batch of events.
+
+import type { LostEventsEvent, TraceEvent } from '../../events/types.js';
+import { InputError, type Diagnostics } from '../diagnostics.js';
+import type { IngestOptions, TraceMeta, TraceSource } from '../source.js';
+import { CommTable } from './comms.js';
+import { EventDecoder } from './decode.js';
+import { RandomAccessFile } from './file.js';
+import { HeaderError, readTraceDatInfo, TRACE_DAT_MAGIC, type TraceDatInfo } from './header.js';
+import { Kallsyms } from './kallsyms.js';
+import { CpuCursor, CpuStream, type StreamProblem } from './ringbuf.js';
+
+export { readTraceDatInfo, type TraceDatInfo } from './header.js';
+
+/** events per batch handed to the consumer */
+const BATCH = 4096;
+
+/** trace.dat starts with 0x17 0x08 0x44 "tracing" (trace-cmd.dat.v7(5), INITIAL FORMAT) */
+export function isTraceDat(head: Buffer): boolean {
+  return head.length >= TRACE_DAT_MAGIC.length && head.subarray(0, TRACE_DAT_MAGIC.length).equals(TRACE_DAT_MAGIC);
+}
+
+const TRACE_FLAG_HARDIRQ = 0x08;
+const TRACE_FLAG_NMI = 0x40;
+
+async function openFile(path: string, display: string): Promise<RandomAccessFile> {
+  try {
+    return await RandomAccessFile.open(path);
+  } catch (e) {
+    throw new InputError(display, 0, `cannot open: ${(e as Error).message}`);
+  }
+}
+
+async function readInfo(file: RandomAccessFile, display: string): Promise<TraceDatInfo> {
+  try {
+    return await readTraceDatInfo(file);
+  } catch (e) {
+    if (e instanceof HeaderError) throw new InputError(display, 0, e.message);
+    throw e;
+  }
+}
+
+export async function openTraceDat(path: string, opts: IngestOptions, diag: Diagnostics): Promise<TraceSource> {
+  const display = path === '-' ? '<stdin>' : path;
+  if (path === '-') throw new InputError(display, 0, 'trace.dat needs a seekable file, not standard input');
+  const file = await openFile(path, display);
+  let info: TraceDatInfo;
+  try {
+    info = await readInfo(file, display);
+  } finally {
+    await file.close();
+  }
+
+  const meta: TraceMeta = {
+    files: [display],
+    format: 'trace-dat',
+    // what `trace-cmd report` prints as `cpus=N`: the flyrecord's CPU slots (v7: highest CPU id + 1)
+    declaredCpus: info.cpuData.length && !info.recovered ? Math.max(...info.cpuData.map((c) => c.cpu)) + 1 : (info.cpuCount ?? info.cpuData.length),
+    tgidKnown: false,
+    truncated: info.truncated,
+    lines: 0,
+    kernel: info.uname?.split(/\s+/)[2],
+  };
+  if (info.recovered) {
+    diag.warn('truncated-input', display, 0, `file cut inside the trace data: ${info.notes[info.notes.length - 1]}`);
+  }
+  for (const note of info.notes) {
+    if (note.startsWith('instance')) diag.warn('ignored-instance', display, 0, note);
+  }
+
+  return {
+    meta,
+    events: () => readEvents(path, display, info, meta, opts, diag),
+  };
+}
+
+/**
+ * Events lost before the cursor's next record. trace-cmd report prints `CPU:N [M EVENTS DROPPED]`
+ * on its own line just before that record; the text parsers give it the timestamp of the event
+ * printed before it (any CPU), and so does this.
+ */
+function lostEvent(c: CpuCursor, lastTs: number): LostEventsEvent {
+  return { kind: 'lost_events', ts: lastTs, cpu: c.cpu, pid: -1, tgid: -1, comm: '', hardirq: undefined, line: 0, count: c.lost };
+}
+
+interface Heap {
+  items: CpuCursor[];
+}
+
+/** (ts, index) order: the earlier record first, the lower CPU index on ties */
+function before(a: CpuCursor, b: CpuCursor): boolean {
+  return a.recTs < b.recTs || (a.recTs === b.recTs && a.index < b.index);
+}
+
+function siftDown(h: Heap, i: number): void {
+  const items = h.items;
+  const n = items.length;
+  const x = items[i]!;
+  for (;;) {
+    let c = 2 * i + 1;
+    if (c >= n) break;
+    if (c + 1 < n && before(items[c + 1]!, items[c]!)) c++;
+    if (!before(items[c]!, x)) break;
+    items[i] = items[c]!;
+    i = c;
+  }
+  items[i] = x;
+}
+
+function siftUp(h: Heap, i: number): void {
+  const items = h.items;
+  const x = items[i]!;
+  while (i > 0) {
+    const p = (i - 1) >> 1;
+    if (!before(x, items[p]!)) break;
+    items[i] = items[p]!;
+    i = p;
+  }
+  items[i] = x;
+}
+
+function popTop(h: Heap): void {
+  const last = h.items.pop()!;
+  if (h.items.length) {
+    h.items[0] = last;
+    siftDown(h, 0);
+  }
+}
+
+async function* readEvents(
+  path: string,
+  display: string,
+  info: TraceDatInfo,
+  meta: TraceMeta,
+  opts: IngestOptions,
+  diag: Diagnostics,
+): AsyncGenerator<TraceEvent[]> {
+  const file = await openFile(path, display);
+  try {
+    const le = info.littleEndian;
+    const comms = new CommTable(info.cmdlines);
+    const mismatched = new Set<string>();
+    const decoder = new EventDecoder(info.formats, {
+      le,
+      kernelLongSize: info.headerPage.commitSize,
+      kallsyms: new Kallsyms(() => {
+        try {
+          return info.kallsyms();
+        } catch (e) {
+          diag.warn('corrupt-data', display, 0, `${(e as Error).message}; addresses are printed as hex`);
+          return null;
+        }
+      }),
+      comms,
+      onFormatMismatch: (name, missing) => {
+        if (mismatched.has(name)) return;
+        mismatched.add(name);
+        diag.warn('unknown-payload', display, 0, `event ${name}: its format has no field "${missing}"; counted as an other event`);
+      },
+    });
+    const onProblem = (p: StreamProblem): void => {
+      if (p.code === 'truncated-input') meta.truncated = true;
+      diag.warn(p.code, display, 0, p.message);
+    };
+    const streams: CpuStream[] = [];
+    const cursors: CpuCursor[] = [];
+    info.cpuData.forEach((ref, i) => {
+      if (ref.size <= 0) return;
+      const s = new CpuStream(file, ref, info.pageSize, info.compression, info.cpuDataCompressed, le, onProblem, info.cpuData.length);
+      streams.push(s);
+      cursors.push(new CpuCursor(i, ref.cpu, s, le, info.pageSize, info.headerPage, info.tsOffset, info.tsc2nsec, onProblem));
+    });
+    const total = info.cpuData.reduce((s, r) => s + r.size, 0);
+    let reported = 0;
+    const progress = (): void => {
+      if (!opts.onProgress) return;
+      const done = streams.reduce((s, x) => s + x.consumed, 0);
+      if (done - reported >= 1 << 20 || done === total) {
+        reported = done;
+        opts.onProgress(done, total);
+      }
+    };
+
+    const heap: Heap = { items: [] };
+    for (const c of cursors) {
+      if (await c.refill()) {
+        heap.items.push(c);
+        siftUp(heap, heap.items.length - 1);
+      }
+    }
+    progress();
+
+    const typeOff = decoder.typeOff;
+    const typeSize = decoder.typeSize;
+    const pidOff = decoder.commonPidOff;
+    const flagsOff = decoder.commonFlagsOff;
+    const unknownIds = new Set<number>();
+    const specs = decoder.specs;
+    const headerNeed = decoder.headerNeed;
+    let shortWarned = false;
+    /** a record with no format in the file, or too short for it: skipped, with one warning per kind */
+    const skipRecord = (c: CpuCursor, type: number, known: boolean): void => {
+      if (type >= 0 && !known) {
+        if (unknownIds.has(type)) return;
+        unknownIds.add(type);
+        diag.warn('unknown-payload', display, 0, `CPU ${c.cpu}: record of event id ${type}, which has no format in the file; skipped`);
+      } else if (!shortWarned) {
+        shortWarned = true;
+        diag.warn('corrupt-data', display, 0, `CPU ${c.cpu}: a record of ${c.recLen} bytes is too short for its event's format; such records are skipped`);
+      }
+    };
+    let batch: TraceEvent[] = [];
+    const items = heap.items;
+    /** ts of the last event handed out (lost_events take it, as the text parsers do) */
+    let lastTs = 0;
+
+    while (items.length) {
+      const c = items[0]!;
+      // the next-best cursor bounds how long `c` stays first
+      let bound: CpuCursor | undefined = items[1];
+      if (items.length > 2 && before(items[2]!, bound!)) bound = items[2];
+      let exhausted = false;
+      for (;;) {
+        if (c.lost !== 0) {
+          batch.push(lostEvent(c, lastTs));
+          c.lost = 0;
+        }
+        const dv = c.dv;
+        const rec = c.recOff;
+        const type = c.recLen >= headerNeed ? (typeSize === 2 ? dv.getUint16(rec + typeOff, le) : dv.getUint8(rec + typeOff)) : -1;
+        const spec = type < 0 ? undefined : (specs[type] ?? decoder.spec(type));
+        if (spec === undefined || c.recLen < spec.need) {
+          skipRecord(c, type, spec !== undefined);
+        } else {
+          const pid = dv.getInt32(rec + pidOff, le);
+          if (pid !== c.lastPid || comms.version !== c.lastVersion) {
+            c.lastPid = pid;
+            c.lastComm = comms.lookup(pid);
+            c.lastVersion = comms.version;
+          }
+          const flags = dv.getUint8(rec + flagsOff);
+          const hardirq = (flags & TRACE_FLAG_HARDIRQ) !== 0 && (flags & TRACE_FLAG_NMI) === 0;
+          batch.push(decoder.decode(spec, c.buf, dv, rec, c.recLen, c.recTs, c.cpu, pid, c.lastComm, hardirq));
+          lastTs = c.recTs;
+        }
+        if (!c.advance()) {
+          exhausted = true;
+          break;
+        }
+        if (bound !== undefined && !before(c, bound)) break;
+        if (batch.length >= BATCH) break;
+      }
+      if (exhausted) {
+        popTop(heap);
+        if (await c.refill()) {
+          items.push(c);
+          siftUp(heap, items.length - 1);
+        } else if (c.lost !== 0) {
+          batch.push(lostEvent(c, lastTs));
+          c.lost = 0;
+        }
+        progress();
+      } else {
+        siftDown(heap, 0);
+      }
+      if (batch.length >= BATCH) {
+        yield batch;
+        batch = [];
+      }
+    }
+    if (batch.length) yield batch;
+    progress();
+  } finally {
+    await file.close();
+  }
+}
