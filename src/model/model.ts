@@ -610,7 +610,8 @@ export class KernelModel {
       ipis: 0,
       freedTables: null,
       trim,
-      snapshot: this.snapshot(mm),
+      // a direct local flush has no targets: nothing to predict, no CPU state for policies to read
+      snapshot: kind === 'localOnly' ? EMPTY_SNAPSHOT : this.snapshot(mm),
     };
     const open: OpenRequest = { req, initiatorDone: false, pending: 0, closed: false, explicit: true };
     c.initiating = open;
@@ -1178,6 +1179,16 @@ export class KernelModel {
     return n;
   }
 }
+
+/** Shared by requests that target no other CPU (direct local flushes: most requests in fork-heavy traces). */
+const EMPTY_SNAPSHOT: CpuSnapshot = Object.freeze({
+  loadedMm: new Int32Array(0),
+  known: new Uint8Array(0),
+  lazy: new Uint8Array(0),
+  lazyMask: new Uint8Array(0),
+  preciseMask: new Uint8Array(0),
+  localGen: new Float64Array(0),
+});
 
 function slotOf(c: CpuState, mm: number): number {
   for (let s = 0; s < TLB_NR_DYN_ASIDS; s++) if (c.slotMm[s] === mm) return s;

@@ -28,7 +28,10 @@ export interface TargetRecord {
 
 export type RequestKind = 'remote' | 'localOnly' | 'batched' | 'tableSync';
 
-/** State of every CPU when the request was made (index = CPU number). */
+/**
+ * State of every CPU when the request was made (index = CPU number). Direct local flushes
+ * (kind 'localOnly') carry empty arrays: they target no other CPU.
+ */
 export interface CpuSnapshot {
   /** loaded mm id (0 = init_mm) */
   loadedMm: Int32Array;
