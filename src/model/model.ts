@@ -52,6 +52,9 @@ const TLB_CLASSES = new Set<CallbackClass>(['flush_tlb_func', 'tlb_remove_table_
 /** Dead mms and tasks are forgotten this long after their exit (their teardown flushes come first). */
 const RETIRE_AFTER_NS = 2_000_000_000;
 
+/** Events held behind open requests before the oldest is closed as it stands. */
+const MAX_OUTBOX = 65_536;
+
 /** A transaction stays open at most this long waiting for handlers (trace time), then is closed as unanswered. */
 const TRANSACTION_TIMEOUT_NS = 2_000_000_000;
 
@@ -326,6 +329,7 @@ export class KernelModel {
         c.csd.length = 0;
         c.vectorDepth = 0;
         c.pendingSwitch = null;
+        this.abandonTargetsOn(e.cpu, e.ts);
         break;
       default:
         break;
@@ -705,9 +709,30 @@ export class KernelModel {
     if (q === undefined) {
       q = [];
       this.csdQueues.set(key, q);
+    } else if (e.csd !== null) {
+      // csd_lock(): a csd is queued again only after its callback ran, so an older unmatched entry
+      // lost its handler's events (ring-buffer overwrite): close it as unanswered, keep pairing exact.
+      for (const old of q.splice(0)) this.abandon(old, e.ts);
     }
     q.push({ open, target });
-    if (q.length > 4096) q.shift(); // bounded: a target that never answers cannot grow memory
+    if (q.length > 4096) this.abandon(q.shift()!, e.ts); // bounded memory
+  }
+
+  /** A queued target whose handler the trace lost: it stays 'unanswered'; its request may close. */
+  private abandon(entry: { open: OpenRequest | null; target: TargetRecord | null }, ts: number): void {
+    if (entry.open === null || entry.target === null || entry.target.handlerTs !== null) return;
+    entry.open.pending--;
+    this.maybeClose(entry.open, ts);
+  }
+
+  /** A lost-events marker on `cpu`: targets still waiting there will never show their handler. */
+  private abandonTargetsOn(cpu: number, ts: number): void {
+    const prefix = `${cpu}|`;
+    for (const [key, q] of this.csdQueues) {
+      if (!key.startsWith(prefix)) continue;
+      for (const entry of q) this.abandon(entry, ts);
+      this.csdQueues.delete(key);
+    }
   }
 
   /** A csd_queue_cpu with no tlb_flush 4 before it: a table sync, or a request whose start we missed. */
@@ -1143,9 +1168,30 @@ export class KernelModel {
   // ---------------------------------------------------------------- policy stream
 
   private push(ev: ModelEvent, open: OpenRequest | null): void {
+    if (this.outbox.length === 0 && (open === null || open.closed)) {
+      this.opts.emit(ev); // nothing waiting: no buffering
+      return;
+    }
     this.outbox.push({ ev, open });
+    if (this.outbox.length > MAX_OUTBOX) this.forceOldest();
     this.drain();
   }
+
+  /**
+   * Bounded memory: policies see requests complete, so events wait behind an open request. If one
+   * stays open too long (targets whose handlers were lost), close it as it is.
+   */
+  private forceOldest(): void {
+    const head = this.outbox[0];
+    if (head?.open && !head.open.closed) {
+      head.open.initiatorDone = true;
+      this.forcedCloses++;
+      this.close(head.open, head.ev.type === 'request' ? head.ev.req.ts : 0);
+    }
+  }
+
+  /** requests closed early because too many events queued behind them */
+  forcedCloses = 0;
 
   private drain(): void {
     let i = 0;

@@ -1,7 +1,7 @@
 // Bounded time series: counters per time bucket. Buckets start at 1 ms and double in width whenever
 // there would be more than MAX_BUCKETS, so memory stays flat however long the trace is.
 
-const MAX_BUCKETS = 1024;
+const MAX_BUCKETS = 300;
 
 export class TimeSeries<K extends string> {
   private widthNs = 1_000_000;

@@ -116,6 +116,13 @@ export const promotion: PolicyDefinition = {
     }
 
     function onSyscall(e: SyscallModelEvent): void {
+      const name = e.e.name;
+      // only calls that change protections or remove ranges matter here (madvise storms are common)
+      if (name !== 'mprotect' && name !== 'pkey_mprotect' && name !== 'munmap' && name !== 'mremap') {
+        inProgress.delete(e.e.pid);
+        lastEntry.delete(e.e.pid);
+        return;
+      }
       const a = e.e.args;
       // With both raw_syscalls:sys_enter and syscalls:sys_enter_mprotect enabled (the qemu captures)
       // every call is traced twice, `sys_enter: NR 10 (...)` then `sys_mprotect(...)`: the second
