@@ -1,0 +1,59 @@
+// Child entry of the benchmark: runs the tlbtrace CLI in this process exactly as `bin/tlbtrace`
+// does (same main(), same argv), then reports what the process used.
+//
+//   node dist/bench/child.js analyze FILE --json --no-progress
+//   node dist/bench/child.js --version            (start-up cost: node + loading the CLI)
+//
+// On exit it writes one JSON line to the fd named by TLBTRACE_BENCH_FD (the parent opens a pipe
+// as fd 3), else to stderr:
+//   {"exitCode":0,"maxRssKB":151234,"hwmKB":150112,"userUs":...,"systemUs":...,"cliMs":...}
+// maxRssKB is process.resourceUsage().maxRSS (KiB); hwmKB is VmHWM of /proc/self/status (KiB),
+// the peak RSS of this process image alone. They differ when the parent is big: Linux carries
+// the RSS high-water mark of the forked copy of the parent across exec into ru_maxrss (and so
+// into maxRSS), while VmHWM belongs to the exec'd image only. cliMs is the time from the start of
+// main() to its end (no node start-up, no module loading).
+
+import { readFileSync, writeSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { main } from '../cli/main.js';
+
+function reportFd(): number {
+  const fd = Number(process.env.TLBTRACE_BENCH_FD);
+  return Number.isInteger(fd) && fd > 2 ? fd : 2;
+}
+
+/** VmHWM (peak RSS of this process image) in KiB, or null off Linux */
+function vmHwmKB(): number | null {
+  try {
+    const m = /^VmHWM:\s*(\d+)\s*kB/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+let cliMs = -1;
+let exitCode = -1;
+
+process.on('exit', (code) => {
+  const ru = process.resourceUsage();
+  const line = JSON.stringify({
+    exitCode: exitCode >= 0 ? exitCode : code,
+    maxRssKB: ru.maxRSS,
+    hwmKB: vmHwmKB(),
+    userUs: ru.userCPUTime,
+    systemUs: ru.systemCPUTime,
+    cliMs,
+    uptimeMs: Math.round(process.uptime() * 1000),
+  });
+  try {
+    writeSync(reportFd(), line + '\n');
+  } catch {
+    // the parent went away: nothing to report to
+  }
+});
+
+const t0 = performance.now();
+exitCode = await main([process.argv[0]!, 'tlbtrace', ...process.argv.slice(2)]);
+cliMs = performance.now() - t0;
+process.exitCode = exitCode;

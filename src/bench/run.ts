@@ -1,0 +1,644 @@
+// `npm run bench`: throughput and memory of `tlbtrace analyze` on the large real captures, in one
+// run, against `trace-cmd report` of the same recording.
+//
+//   npm run bench                          both captures, 3 runs each, 10x stream for memory
+//   npm run bench -- --json                machine-readable (tlbtrace.bench/1)
+//   npm run bench -- --capture sng-madvise --runs 1 --scale 4
+//
+// Per capture (native-6.18-2cpu/sng-madvise and sng-munmap from ../shared/traces), every
+// measurement is a child process, run `--runs` times (interleaved) and reduced to the median:
+//   start-up     node dist/bench/child.js --version (node + loading the CLI; subtracted below)
+//   trace-cmd    trace-cmd report trace.dat > /dev/null              (the reference)
+//   text         tlbtrace analyze report.txt --json   (the trace-cmd report text, uncompressed)
+//   trace.dat    tlbtrace analyze trace.dat --json
+//   1x / Nx      tlbtrace analyze - --json, stdin fed on the fly with 1 and N copies of the
+//                text, timestamps shifted per copy (src/bench/concat.ts): peak RSS must stay flat
+// Events/s of tlbtrace runs use (time - start-up); trace-cmd's own start-up is milliseconds.
+// Both wall-clock and CPU time (user + system) are measured; `--metric` picks the one the
+// PASS/FAIL lines use. Default `auto`: wall-clock, unless the machine is already busy when the
+// benchmark starts (1-minute load average above half the CPUs), where wall times measure the
+// other processes as much as ours; then CPU time. CPU time is the stricter figure for tlbtrace:
+// node's GC threads add CPU time that wall time hides, while trace-cmd is single-threaded.
+//
+// A benchmark, not a test: it always exits 0 unless its own arguments are wrong (2).
+
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
+import { indexText, writeCopies, type TextIndex } from './concat.js';
+import { machineInfo, type MachineInfo } from './machine.js';
+import { median, runShell, runTlbtrace, type Sample } from './measure.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const DEFAULT_TRACES = path.resolve(ROOT, '..', 'shared', 'traces');
+const DEFAULT_CAPTURES = ['native-6.18-2cpu/sng-madvise', 'native-6.18-2cpu/sng-munmap'];
+
+const TARGET_TEXT = 6;
+const TARGET_DAT = 12;
+const TARGET_RSS = 200e6;
+const TARGET_FLAT = 0.15;
+
+type Metric = 'wall' | 'cpu';
+
+interface Options {
+  json: boolean;
+  jsonOut?: string;
+  traces: string;
+  captures: string[];
+  runs: number;
+  scale: number;
+  metric: Metric;
+  /** why that metric (auto choice) */
+  metricWhy: string;
+  /** --metric auto: chosen from the load when the benchmark starts */
+  metricAuto: boolean;
+  stream: boolean;
+  keepTmp: boolean;
+}
+
+const USAGE = `usage: npm run bench -- [options]
+  --json               machine-readable output (tlbtrace.bench/1) on stdout
+  --json-out FILE      also write that JSON to FILE (the table still goes to stdout)
+  --traces DIR         directory of the captures (default ../shared/traces; env TLBTRACE_TRACES)
+  --capture A,B        captures under DIR (default ${DEFAULT_CAPTURES.join(',')}; a bare name means native-6.18-2cpu/NAME)
+  --runs N             runs per measurement, median taken (default 3)
+  --scale N            copies for the memory run (default 10)
+  --metric auto|wall|cpu  time the PASS/FAIL lines use (default auto: wall, or cpu when the
+                       machine is busy at start)
+  --no-stream          skip the 1x/Nx stdin runs (no memory-flatness check)
+  --keep-tmp           keep the temporary uncompressed text
+`;
+
+class ArgError extends Error {}
+
+function parseArgs(argv: string[]): Options {
+  const o: Options = {
+    json: false,
+    traces: process.env.TLBTRACE_TRACES ?? DEFAULT_TRACES,
+    captures: DEFAULT_CAPTURES,
+    runs: 3,
+    scale: 10,
+    metric: 'wall',
+    metricWhy: '',
+    metricAuto: true,
+    stream: true,
+    keepTmp: false,
+  };
+  const int = (name: string, v: string | undefined, min: number): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new ArgError(`${name} wants an integer >= ${min} (got ${v ?? 'nothing'})`);
+    return n;
+  };
+  let metricGiven = 'auto';
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const [flag, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    const value = () => inline ?? argv[++i];
+    switch (flag) {
+      case '--json':
+        o.json = true;
+        break;
+      case '--json-out':
+        o.jsonOut = path.resolve(value() ?? '');
+        break;
+      case '--traces':
+        o.traces = path.resolve(value() ?? '');
+        break;
+      case '--capture':
+      case '--captures':
+        o.captures = (value() ?? '')
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+          .map((s) => (s.includes('/') ? s : `native-6.18-2cpu/${s}`));
+        if (o.captures.length === 0) throw new ArgError('--capture wants a name');
+        break;
+      case '--runs':
+        o.runs = int('--runs', value(), 1);
+        break;
+      case '--scale':
+        o.scale = int('--scale', value(), 2);
+        break;
+      case '--metric': {
+        const m = value();
+        if (m !== 'wall' && m !== 'cpu' && m !== 'auto') throw new ArgError(`--metric wants auto, wall or cpu (got ${m ?? 'nothing'})`);
+        metricGiven = m;
+        break;
+      }
+      case '--no-stream':
+        o.stream = false;
+        break;
+      case '--keep-tmp':
+        o.keepTmp = true;
+        break;
+      case '-h':
+      case '--help':
+        process.stdout.write(USAGE);
+        process.exit(0);
+      default:
+        throw new ArgError(`unknown argument ${a}`);
+    }
+  }
+  o.metricAuto = metricGiven === 'auto';
+  if (!o.metricAuto) {
+    o.metric = metricGiven as Metric;
+    o.metricWhy = 'given with --metric';
+  }
+  return o;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+type Key = 'startup' | 'tracecmd' | 'text' | 'dat' | 'stream1' | 'streamN';
+
+interface Measurement {
+  key: Key;
+  what: string;
+  /** events in the input (the stream Nx: N times the capture) */
+  events: number;
+  samples: Sample[];
+  error?: string;
+  wallS?: number;
+  cpuS?: number;
+  maxRss?: number;
+  /** time with the tlbtrace start-up subtracted (tlbtrace runs), else the time */
+  netWallS?: number;
+  netCpuS?: number;
+  rateWall?: number;
+  rateCpu?: number;
+  /** events counted by tlbtrace (its summary's input.events) */
+  counted?: number;
+  warnings?: number;
+}
+
+interface CaptureResult {
+  capture: string;
+  dir: string;
+  events: number;
+  textBytes: number;
+  datBytes: number;
+  scale: number;
+  measurements: Partial<Record<Key, Measurement>>;
+  ratios: {
+    textVsTraceCmd?: { wall: number; cpu: number };
+    datVsTraceCmd?: { wall: number; cpu: number };
+    datVsText?: { wall: number; cpu: number };
+    rssNxVs1x?: number;
+  };
+  notes: string[];
+}
+
+const log = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
+
+function fmtS(s: number | undefined): string {
+  return s === undefined || !Number.isFinite(s) ? '-' : s.toFixed(s < 10 ? 3 : 2);
+}
+function fmtRate(r: number | undefined): string {
+  return r === undefined || !Number.isFinite(r) ? '-' : (r / 1e6).toFixed(r < 1e6 ? 3 : 2);
+}
+function fmtMB(b: number | undefined): string {
+  return b === undefined ? '-' : `${(b / 1e6).toFixed(1)} MB`;
+}
+function fmtX(x: number | undefined): string {
+  return x === undefined || !Number.isFinite(x) ? '-' : `${x.toFixed(x < 10 ? 2 : 1)}x`;
+}
+function fmtInt(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
+/** The summary's input.events / input.warnings.total of an `analyze --json` run. */
+function summaryCounts(stdout: string): { events?: number; warnings?: number } {
+  try {
+    const s = JSON.parse(stdout) as { input?: { events?: number; warnings?: { total?: number } } };
+    return { events: s.input?.events, warnings: s.input?.warnings?.total };
+  } catch {
+    return {};
+  }
+}
+
+function describeFailure(s: Sample): string {
+  const tail = s.stderr.trim().split('\n').slice(-2).join(' | ');
+  return `exit code ${s.exitCode}${tail ? `: ${tail}` : ''}`;
+}
+
+async function benchCapture(o: Options, captureDir: string, capture: string, tmp: string, startup: Measurement, traceCmd: string | null): Promise<CaptureResult> {
+  const dat = path.join(captureDir, 'trace.dat');
+  const gz = path.join(captureDir, 'trace-cmd-report.txt.gz');
+  const notes: string[] = [];
+
+  // the text trace-cmd report prints for this recording, uncompressed, on disk and in memory
+  log(`${capture}: decompressing trace-cmd-report.txt.gz`);
+  const text = gunzipSync(readFileSync(gz));
+  const textFile = path.join(tmp, `${capture.replace(/\W+/g, '_')}.report.txt`);
+  writeFileSync(textFile, text);
+  let index: TextIndex | undefined;
+  if (o.stream) index = indexText(text);
+
+  const m: Partial<Record<Key, Measurement>> = {};
+  const mk = (key: Key, what: string): Measurement => (m[key] = { key, what, events: 0, samples: [] });
+  if (traceCmd !== null) {
+    mk('tracecmd', `trace-cmd report trace.dat > /dev/null (reference)`);
+    if (traceCmd !== '3.1.6') notes.push(`the shipped text was printed by trace-cmd 3.1.6; the reference timed here is trace-cmd ${traceCmd}`);
+  }
+  else notes.push('trace-cmd is not installed (apt-get install -y trace-cmd): the ratios against trace-cmd report cannot be measured; absolute rates only');
+  mk('text', 'tlbtrace analyze report.txt (text)');
+  mk('dat', 'tlbtrace analyze trace.dat');
+  if (o.stream) {
+    mk('stream1', 'tlbtrace analyze - (1x on stdin)');
+    mk('streamN', `tlbtrace analyze - (${o.scale}x on stdin)`);
+  }
+
+  const analyzeArgs = ['analyze', '--json', '--no-progress'];
+  const runOne = async (key: Key): Promise<void> => {
+    const x = m[key];
+    if (x === undefined || x.error !== undefined) return;
+    let s: Sample;
+    switch (key) {
+      case 'tracecmd':
+        s = await runShell('trace-cmd report -i "$1"', [dat]);
+        break;
+      case 'text':
+        s = await runTlbtrace([...analyzeArgs, textFile], { keepStdout: true });
+        break;
+      case 'dat':
+        s = await runTlbtrace([...analyzeArgs, dat], { keepStdout: true });
+        break;
+      case 'stream1':
+      case 'streamN': {
+        const copies = key === 'stream1' ? 1 : o.scale;
+        s = await runTlbtrace([...analyzeArgs, '-'], { keepStdout: true, feed: (sink) => writeCopies(index!, copies, sink) });
+        break;
+      }
+      default:
+        return;
+    }
+    if (s.exitCode !== 0) {
+      x.error = describeFailure(s);
+      log(`${capture}: ${x.what}: FAILED (${x.error})`);
+      return;
+    }
+    if (key !== 'tracecmd') {
+      const c = summaryCounts(s.stdout);
+      x.counted = c.events;
+      x.warnings = c.warnings;
+    }
+    s.stdout = '';
+    x.samples.push(s);
+    log(`${capture}: ${x.what}: ${fmtS(s.wallS)} s wall, ${fmtS(s.cpuS)} s cpu${s.maxRss ? `, ${fmtMB(s.maxRss)}` : ''}`);
+  };
+
+  const order: Key[] = ['tracecmd', 'text', 'dat', 'stream1', 'streamN'];
+  try {
+    for (let r = 0; r < o.runs; r++) {
+      log(`${capture}: run ${r + 1}/${o.runs}`);
+      await runStartup(startup);
+      for (const k of order) await runOne(k);
+    }
+  } finally {
+    if (!o.keepTmp) rmSync(textFile, { force: true });
+  }
+
+  // event counts: what tlbtrace counted on the text (the capture's events)
+  const events = m.text?.counted ?? m.dat?.counted ?? 0;
+  for (const x of Object.values(m)) {
+    x.events = x.key === 'streamN' ? events * o.scale : events;
+    if (x.counted !== undefined && x.counted !== x.events) {
+      notes.push(`${x.what}: tlbtrace counted ${fmtInt(x.counted)} events, expected ${fmtInt(x.events)}`);
+    }
+  }
+  if (m.dat?.counted !== undefined && m.text?.counted !== undefined && m.dat.counted !== m.text.counted) {
+    notes.push(`trace.dat and text give different event counts (${fmtInt(m.dat.counted)} vs ${fmtInt(m.text.counted)})`);
+  }
+  if (m.streamN?.warnings !== undefined && m.stream1?.warnings !== undefined && m.streamN.warnings > o.scale * m.stream1.warnings) {
+    notes.push(`the ${o.scale}x stream raised ${m.streamN.warnings} warnings (1x: ${m.stream1.warnings}): the concatenation is not clean`);
+  }
+
+  return {
+    capture,
+    dir: captureDir,
+    events,
+    textBytes: text.length,
+    datBytes: statSync(dat).size,
+    scale: o.scale,
+    measurements: m,
+    ratios: {},
+    notes,
+  };
+}
+
+async function runStartup(startup: Measurement): Promise<void> {
+  const s = await runTlbtrace(['--version']);
+  if (s.exitCode !== 0) {
+    startup.error = describeFailure(s);
+    return;
+  }
+  s.stdout = '';
+  startup.samples.push(s);
+}
+
+function reduce(x: Measurement, startup: Measurement | undefined): void {
+  if (x.samples.length === 0) return;
+  x.wallS = median(x.samples.map((s) => s.wallS));
+  const cpu = x.samples.map((s) => s.cpuS).filter((v): v is number => v !== undefined);
+  x.cpuS = cpu.length ? median(cpu) : undefined;
+  const rss = x.samples.map((s) => s.maxRss).filter((v): v is number => v !== undefined);
+  x.maxRss = rss.length ? median(rss) : undefined;
+  if (x.key === 'startup') return;
+  x.netWallS = x.wallS - (startup?.wallS ?? 0);
+  x.netCpuS = x.cpuS === undefined ? undefined : x.cpuS - (startup?.cpuS ?? 0);
+  if (x.events > 0) {
+    if (x.netWallS > 0) x.rateWall = x.events / x.netWallS;
+    if (x.netCpuS !== undefined && x.netCpuS > 0) x.rateCpu = x.events / x.netCpuS;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+interface Target {
+  name: string;
+  pass: boolean | null;
+  detail: string;
+}
+
+function targets(o: Options, results: CaptureResult[]): Target[] {
+  const out: Target[] = [];
+  const pick = (r: { wall: number; cpu: number } | undefined) => (r === undefined ? undefined : r[o.metric]);
+  const ratioTarget = (name: string, goal: number, get: (c: CaptureResult) => { wall: number; cpu: number } | undefined, missing: (c: CaptureResult) => string) => {
+    const parts: string[] = [];
+    let pass: boolean | null = true;
+    for (const c of results) {
+      const v = pick(get(c));
+      if (v === undefined || !Number.isFinite(v)) {
+        parts.push(`${short(c.capture)} ${missing(c)}`);
+        pass = null;
+      } else {
+        parts.push(`${short(c.capture)} ${fmtX(v)}`);
+        if (pass !== null && v < goal) pass = false;
+      }
+    }
+    if (results.length === 0) pass = null;
+    out.push({ name, pass, detail: parts.join(', ') });
+  };
+  const noTc = (c: CaptureResult) => (c.measurements.tracecmd === undefined ? 'not measured (no trace-cmd)' : reason(c, 'tracecmd'));
+  const reason = (c: CaptureResult, k: Key) => (c.measurements[k]?.error ? `not measured (${k} failed)` : 'not measured');
+  ratioTarget(`text analysis >= ${TARGET_TEXT}x the events/s of trace-cmd report (${o.metric})`, TARGET_TEXT, (c) => c.ratios.textVsTraceCmd, (c) =>
+    c.measurements.text?.error ? reason(c, 'text') : noTc(c),
+  );
+  ratioTarget(`trace.dat analysis >= ${TARGET_DAT}x the events/s of trace-cmd report (${o.metric})`, TARGET_DAT, (c) => c.ratios.datVsTraceCmd, (c) =>
+    c.measurements.dat?.error ? reason(c, 'dat') : noTc(c),
+  );
+
+  // peak RSS of every tlbtrace analyze run
+  let worst: { rss: number; where: string } | undefined;
+  for (const c of results) {
+    for (const x of Object.values(c.measurements)) {
+      if (x.key === 'tracecmd' || x.maxRss === undefined) continue;
+      if (worst === undefined || x.maxRss > worst.rss) worst = { rss: x.maxRss, where: `${short(c.capture)}, ${x.what}` };
+    }
+  }
+  out.push({
+    name: `peak RSS <= ${TARGET_RSS / 1e6} MB (every tlbtrace analyze run)`,
+    pass: worst === undefined ? null : worst.rss <= TARGET_RSS,
+    detail: worst === undefined ? 'not measured' : `max ${fmtMB(worst.rss)} (${worst.where})`,
+  });
+
+  if (o.stream) {
+    const parts: string[] = [];
+    let pass: boolean | null = results.length ? true : null;
+    for (const c of results) {
+      const a = c.measurements.stream1?.maxRss;
+      const b = c.measurements.streamN?.maxRss;
+      if (a === undefined || b === undefined) {
+        parts.push(`${short(c.capture)} not measured`);
+        pass = null;
+        continue;
+      }
+      const d = b / a - 1;
+      parts.push(`${short(c.capture)} ${fmtMB(a)} -> ${fmtMB(b)} (${d >= 0 ? '+' : ''}${(d * 100).toFixed(1)}%)`);
+      if (pass !== null && Math.abs(d) > TARGET_FLAT) pass = false;
+    }
+    out.push({ name: `peak RSS of ${o.scale}x within ${TARGET_FLAT * 100}% of 1x`, pass, detail: parts.join(', ') });
+  }
+  return out;
+}
+
+const short = (capture: string) => capture.split('/').pop()!;
+
+function pad(s: string, n: number, right = false): string {
+  return right ? s.padStart(n) : s.padEnd(n);
+}
+
+function renderTable(rows: string[][], rightCols: Set<number>): string {
+  const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((c, i) => pad(c, w[i]!, rightCols.has(i))).join('  ').trimEnd()).join('\n') + '\n';
+}
+
+function render(o: Options, machine: MachineInfo, startup: Measurement, results: CaptureResult[], tgs: Target[], globalNotes: string[]): string {
+  let s = '';
+  s += `tlbtrace benchmark (median of ${o.runs} run${o.runs > 1 ? 's' : ''} per measurement; ratios of events/s)\n`;
+  s += `machine: ${machine.nproc} CPUs (nproc), ${machine.cpuModel}, ${fmtInt(machine.memTotalMB)} MB RAM, node ${machine.node}, linux ${machine.kernel}, trace-cmd ${machine.traceCmd ?? 'not installed'}\n`;
+  s += `load average (1 min): ${machine.loadStart.toFixed(2)} at start, ${machine.loadEnd?.toFixed(2) ?? '-'} at end\n`;
+  if (machine.loadStart > machine.nproc * 0.5) {
+    s += `  note: the machine was busy at start (other processes): wall-clock times are inflated and noisy; the cpu-time ratios are the steadier figure\n`;
+  }
+  s += `PASS/FAIL metric: ${o.metric} (${o.metricWhy})\n`;
+  s += `tlbtrace start-up (node + CLI load, \`tlbtrace --version\` via the child entry): ${fmtS(startup.wallS)} s wall, ${fmtS(startup.cpuS)} s cpu; subtracted from every tlbtrace time below before computing events/s\n`;
+  s += `peak RSS: VmHWM of each tlbtrace child (its own peak resident set; process.resourceUsage().maxRSS, also in --json, adds the bench parent's RSS at fork)\n`;
+  for (const c of results) {
+    const m = c.measurements;
+    s += `\n== ${c.capture}: ${fmtInt(c.events)} events; text ${(c.textBytes / 1e6).toFixed(1)} MB, trace.dat ${(c.datBytes / 1e6).toFixed(1)} MB\n`;
+    const rows: string[][] = [['what', 'events', 'wall s', 'cpu s', 'M ev/s wall', 'M ev/s cpu', `ratio (${o.metric})`, 'peak RSS']];
+    const ratioCell = (x: Measurement): string => {
+      const pick = (r: { wall: number; cpu: number } | undefined) => (r ? r[o.metric] : undefined);
+      switch (x.key) {
+        case 'tracecmd':
+          return '1x (reference)';
+        case 'text':
+          return m.tracecmd ? `${fmtX(pick(c.ratios.textVsTraceCmd))} trace-cmd` : '-';
+        case 'dat': {
+          const parts: string[] = [];
+          if (m.tracecmd) parts.push(`${fmtX(pick(c.ratios.datVsTraceCmd))} trace-cmd`);
+          parts.push(`${fmtX(pick(c.ratios.datVsText))} text`);
+          return parts.join(', ');
+        }
+        case 'streamN':
+          return c.ratios.rssNxVs1x === undefined ? '-' : `RSS ${c.ratios.rssNxVs1x >= 0 ? '+' : ''}${(c.ratios.rssNxVs1x * 100).toFixed(1)}% vs 1x`;
+        default:
+          return '-';
+      }
+    };
+    for (const x of Object.values(m)) {
+      if (x.error !== undefined && x.samples.length === 0) {
+        rows.push([x.what, fmtInt(x.events), 'FAILED', '', '', '', '', '']);
+        continue;
+      }
+      rows.push([
+        x.what,
+        fmtInt(x.events),
+        fmtS(x.wallS),
+        fmtS(x.cpuS),
+        fmtRate(x.rateWall),
+        fmtRate(x.rateCpu),
+        ratioCell(x),
+        fmtMB(x.maxRss),
+      ]);
+    }
+    s += renderTable(rows, new Set([1, 2, 3, 4, 5]));
+    const r = c.ratios;
+    const both = (x: { wall: number; cpu: number } | undefined) => (x ? `${fmtX(x.wall)} wall, ${fmtX(x.cpu)} cpu` : 'not measured');
+    s += `ratios: text/trace-cmd ${both(r.textVsTraceCmd)}; trace.dat/trace-cmd ${both(r.datVsTraceCmd)}; trace.dat/text ${both(r.datVsText)}\n`;
+    for (const x of Object.values(m)) if (x.error) s += `  ${x.what}: failed: ${x.error}\n`;
+    for (const n of c.notes) s += `  note: ${n}\n`;
+  }
+  for (const n of globalNotes) s += `note: ${n}\n`;
+  s += '\n';
+  for (const t of tgs) s += `${t.pass === null ? 'N/A ' : t.pass ? 'PASS' : 'FAIL'}  ${t.name}: ${t.detail}\n`;
+  return s;
+}
+
+function jsonOut(o: Options, machine: MachineInfo, startup: Measurement, results: CaptureResult[], tgs: Target[], globalNotes: string[], skipped?: string): unknown {
+  const meas = (x: Measurement) => ({
+    what: x.what,
+    events: x.events,
+    runs: x.samples.length,
+    wallS: x.wallS ?? null,
+    cpuS: x.cpuS ?? null,
+    netWallS: x.netWallS ?? null,
+    netCpuS: x.netCpuS ?? null,
+    eventsPerSecWall: x.rateWall ?? null,
+    eventsPerSecCpu: x.rateCpu ?? null,
+    maxRssBytes: x.maxRss ?? null,
+    samples: x.samples.map((s) => ({ wallS: s.wallS, cpuS: s.cpuS ?? null, maxRssBytes: s.maxRss ?? null, rusageMaxRssBytes: s.maxRssRusage ?? null, cliS: s.cliS ?? null })),
+    error: x.error ?? null,
+  });
+  return {
+    schema: 'tlbtrace.bench/1',
+    date: new Date().toISOString(),
+    skipped: skipped ?? null,
+    machine,
+    options: { runs: o.runs, scale: o.scale, metric: o.metric, metricWhy: o.metricWhy, captures: o.captures, traces: o.traces },
+    targets: {
+      textVsTraceCmd: TARGET_TEXT,
+      datVsTraceCmd: TARGET_DAT,
+      maxRssBytes: TARGET_RSS,
+      rssFlatWithin: TARGET_FLAT,
+    },
+    startup: startup.samples.length ? meas(startup) : null,
+    captures: results.map((c) => ({
+      capture: c.capture,
+      events: c.events,
+      textBytes: c.textBytes,
+      datBytes: c.datBytes,
+      scale: c.scale,
+      measurements: Object.fromEntries(Object.entries(c.measurements).map(([k, x]) => [k, meas(x)])),
+      ratios: c.ratios,
+      notes: c.notes,
+    })),
+    results: tgs,
+    notes: globalNotes,
+  };
+}
+
+async function main(): Promise<number> {
+  let o: Options;
+  try {
+    o = parseArgs(process.argv.slice(2));
+  } catch (e) {
+    if (e instanceof ArgError) {
+      process.stderr.write(`bench: ${e.message}\n${USAGE}`);
+      return 2;
+    }
+    throw e;
+  }
+  const machine = machineInfo();
+  if (o.metricAuto) {
+    const busy = machine.loadStart > machine.nproc / 2;
+    o.metric = busy ? 'cpu' : 'wall';
+    o.metricWhy = `auto: 1-min load ${machine.loadStart.toFixed(2)} on ${machine.nproc} CPUs at start${busy ? ', busy' : ''}; --metric wall|cpu to force`;
+  }
+  const startup: Measurement = { key: 'startup', what: 'start-up (tlbtrace --version)', events: 0, samples: [] };
+
+  const present: Array<{ capture: string; dir: string }> = [];
+  const globalNotes: string[] = [];
+  for (const c of o.captures) {
+    const dir = path.join(o.traces, c);
+    const need = ['trace.dat', 'trace-cmd-report.txt.gz'].filter((f) => !existsSync(path.join(dir, f)));
+    if (need.length) globalNotes.push(`${c}: skipped, ${need.join(' and ')} not found in ${dir}`);
+    else present.push({ capture: c, dir });
+  }
+  if (present.length === 0) {
+    const msg = `no benchmark capture found under ${o.traces} (looked for ${o.captures.join(', ')}); nothing measured`;
+    if (o.json) process.stdout.write(JSON.stringify(jsonOut(o, machine, startup, [], [], globalNotes, msg), null, 2) + '\n');
+    else process.stdout.write(`bench: skipped: ${msg}\n`);
+    return 0;
+  }
+  if (!existsSync(new URL('../cli/main.js', import.meta.url))) {
+    process.stderr.write('bench: dist/cli/main.js is missing: run `npm run build` first (npm run bench does)\n');
+    return 2;
+  }
+
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'tlbtrace-bench-'));
+  const cleanup = () => {
+    if (!o.keepTmp) rmSync(tmp, { recursive: true, force: true });
+  };
+  const onSignal = (sig: NodeJS.Signals) => {
+    cleanup();
+    process.kill(process.pid, sig);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const results: CaptureResult[] = [];
+  try {
+    if (machine.traceCmd === null) {
+      log('trace-cmd is not installed: the ratio against `trace-cmd report` cannot be measured (apt-get install -y trace-cmd); absolute rates are still measured');
+    }
+    for (const { capture, dir } of present) {
+      results.push(await benchCapture(o, dir, capture, tmp, startup, machine.traceCmd));
+    }
+    // one start-up figure (median over every capture's runs) for all tlbtrace times
+    reduce(startup, undefined);
+    for (const c of results) for (const x of Object.values(c.measurements)) reduce(x, x.key === 'tracecmd' ? undefined : startup);
+    computeRatios(results);
+  } finally {
+    cleanup();
+    if (o.keepTmp) log(`kept ${tmp}`);
+  }
+  machine.loadEnd = os.loadavg()[0];
+  if (startup.wallS !== undefined) {
+    const shortest = Math.min(
+      ...results.flatMap((c) => Object.values(c.measurements).filter((x) => x.key !== 'tracecmd' && x.wallS !== undefined).map((x) => x.wallS!)),
+    );
+    if (Number.isFinite(shortest)) {
+      const share = startup.wallS / shortest;
+      globalNotes.push(
+        `tlbtrace start-up is ${(share * 100).toFixed(1)}% of the shortest tlbtrace run${share >= 0.05 ? ' (>= 5%: the subtraction matters)' : ''}; it is subtracted from every tlbtrace time, trace-cmd times are taken as they are`,
+      );
+    }
+  }
+  const tgs = targets(o, results);
+  const json = JSON.stringify(jsonOut(o, machine, startup, results, tgs, globalNotes), null, 2) + '\n';
+  if (o.jsonOut) writeFileSync(o.jsonOut, json);
+  if (o.json) process.stdout.write(json);
+  else process.stdout.write(render(o, machine, startup, results, tgs, globalNotes));
+  return 0;
+}
+
+function computeRatios(results: CaptureResult[]): void {
+  const ratio = (a: Measurement | undefined, b: Measurement | undefined) =>
+    a?.rateWall !== undefined && b?.rateWall !== undefined
+      ? { wall: a.rateWall / b.rateWall, cpu: a.rateCpu !== undefined && b.rateCpu !== undefined ? a.rateCpu / b.rateCpu : NaN }
+      : undefined;
+  for (const c of results) {
+    const m = c.measurements;
+    c.ratios.textVsTraceCmd = ratio(m.text, m.tracecmd);
+    c.ratios.datVsTraceCmd = ratio(m.dat, m.tracecmd);
+    c.ratios.datVsText = ratio(m.dat, m.text);
+    const a = m.stream1?.maxRss;
+    const b = m.streamN?.maxRss;
+    if (a !== undefined && b !== undefined) c.ratios.rssNxVs1x = b / a - 1;
+  }
+}
+
+process.exitCode = await main();
