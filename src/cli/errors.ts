@@ -5,3 +5,8 @@ export class UsageError extends Error {
 
 /** Commands report their exit code through this (0 ok, 1 check failed, 2 bad input). */
 export type SetExitCode = (code: number) => void;
+
+/** An output file could not be written (missing directory, a directory in the way, no space). Exit 2. */
+export class OutputError extends UsageError {
+  override name = 'OutputError';
+}

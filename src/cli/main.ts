@@ -1,11 +1,14 @@
 // Command-line wiring only: each command lives in src/cli/commands/<name>.ts and exports
-// `register(program)`. Exit codes: 0 ok, 1 a check failed / regression found, 2 bad input or usage.
+// `register(program)`. Exit codes: 0 ok, 1 a check failed / regression found, 2 bad input or usage,
+// 70 an internal error (a bug: EX_SOFTWARE, so a script never mistakes it for 1 or 2).
 
 import { Command, CommanderError } from 'commander';
 import { InputError } from '../ingest/diagnostics.js';
 import { VERSION } from './version.js';
 import { COMMANDS } from './commands/index.js';
 import { UsageError } from './errors.js';
+
+export const INTERNAL_ERROR = 70;
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command();
@@ -34,6 +37,8 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
     if ((err as NodeJS.ErrnoException)?.code === 'EPIPE') return exitCode;
-    throw err;
+    // a bug, not a verdict on the input: never 1 ("regression found") or 2 ("bad input")
+    process.stderr.write(`tlbtrace: internal error (a bug; please report it with the command line):\n${(err as Error)?.stack ?? String(err)}\n`);
+    return INTERNAL_ERROR;
   }
 }

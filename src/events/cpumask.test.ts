@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { detectCpumaskStyle, parseCpuList, parseCpumask, parseCpumaskHex } from './cpumask.js';
+import { cpumaskOutOfRange, detectCpumaskStyle, MAX_CPUS, parseCpuList, parseCpumask, parseCpumaskHex } from './cpumask.js';
 
 describe('parseCpumaskHex', () => {
   it('reads the kernel %*pb printing (32-bit words, most significant first)', () => {
@@ -75,5 +75,29 @@ describe('detectCpumaskStyle / parseCpumask', () => {
         expect(parseCpumask(list, 0, list.length, 'list')).toEqual(cpus);
       }),
     );
+  });
+});
+
+describe('CPU number limits (hostile input)', () => {
+  it('a CPU at or beyond the limit makes the mask invalid and says which', () => {
+    expect(parseCpuList('0-3', 0, 3, 4)).toEqual([0, 1, 2, 3]);
+    expect(parseCpuList('0-4', 0, 3, 4)).toBeNull();
+    expect(cpumaskOutOfRange).toBe(4);
+    expect(parseCpuList('1,0-4000000000')).toBeNull(); // rejected before the range is expanded
+    expect(cpumaskOutOfRange).toBe(4000000000);
+    expect(parseCpumaskHex('00000000,00000010', 0, 17, 4)).toBeNull();
+    expect(cpumaskOutOfRange).toBe(4);
+    expect(parseCpumaskHex('00000000,0000000f', 0, 17, 4)).toEqual([0, 1, 2, 3]);
+    expect(cpumaskOutOfRange).toBe(-1);
+    expect(parseCpumaskHex('f'.repeat(100_000))).toBeNull(); // 400 000 bits: stops at MAX_CPUS
+    expect(cpumaskOutOfRange).toBeGreaterThanOrEqual(MAX_CPUS);
+  });
+
+  it('overlapping and unordered ranges are merged, however many', () => {
+    expect(parseCpuList('5-9,0-6,2')).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    const many = Array(100_000).fill('0-8191').join(',');
+    const t = Date.now();
+    expect(parseCpuList(many)).toHaveLength(8192);
+    expect(Date.now() - t).toBeLessThan(2000);
   });
 });

@@ -11,11 +11,24 @@
 export type CpumaskStyle = 'hex' | 'list' | 'auto';
 
 /**
+ * CPU numbers are below this: NR_CPUS tops out at 8192 on x86 (CONFIG_MAXSMP). A larger number
+ * in a trace is corruption, and accepting it would size every per-CPU array after it.
+ */
+export const MAX_CPUS = 8192;
+
+/**
+ * Set when the last parse returned null because a CPU number was >= its limit (not a syntax
+ * error): the CPU it named. -1 otherwise. Module state, like the scanners' `readEnd`.
+ */
+export let cpumaskOutOfRange = -1;
+
+/**
  * Hex words (`00000000,00000031`) -> [0, 4, 5]. Walks from the right: each hex digit is 4 bits, each
  * comma starts the next 32-bit word (so a short leading word such as `3,ffffffff` is placed right).
  * Returns null when a character is neither a hex digit nor a comma.
  */
-export function parseCpumaskHex(s: string, start = 0, end = s.length): number[] | null {
+export function parseCpumaskHex(s: string, start = 0, end = s.length, maxCpu = MAX_CPUS): number[] | null {
+  cpumaskOutOfRange = -1;
   const cpus: number[] = [];
   let word = 0; // index of the 32-bit word, counted from the right
   let bit = 0; // bit offset of the current digit inside the word
@@ -34,6 +47,13 @@ export function parseCpumaskHex(s: string, start = 0, end = s.length): number[] 
     } else return null;
     if (v !== 0) {
       const base = word * 32 + bit;
+      if (base + 3 >= maxCpu) {
+        const top = v & 8 ? 3 : v & 4 ? 2 : v & 2 ? 1 : 0;
+        if (base + top >= maxCpu) {
+          cpumaskOutOfRange = base + top;
+          return null;
+        }
+      }
       if (v & 1) cpus.push(base);
       if (v & 2) cpus.push(base + 1);
       if (v & 4) cpus.push(base + 2);
@@ -49,10 +69,16 @@ export function parseCpumaskHex(s: string, start = 0, end = s.length): number[] 
   return cpus; // built from the least significant bit upwards: already sorted
 }
 
-/** CPU list (`0,4-5`, `1-3`, ``) -> [0, 4, 5]; sorted and de-duplicated. Null on a syntax error. */
-export function parseCpuList(s: string, start = 0, end = s.length): number[] | null {
+/**
+ * CPU list (`0,4-5`, `1-3`, ``) -> [0, 4, 5]; sorted and de-duplicated. Null on a syntax error or
+ * a CPU >= maxCpu (checked before a range is expanded: `0-4000000000` allocates nothing).
+ */
+export function parseCpuList(s: string, start = 0, end = s.length, maxCpu = MAX_CPUS): number[] | null {
+  cpumaskOutOfRange = -1;
   const cpus: number[] = [];
-  let sorted = true;
+  // once a range is not above the previous one, ranges are kept as [a, b] pairs and merged at the
+  // end: a hostile `0-8191,0-8191,...` line costs O(ranges log ranges), not ranges * 8192
+  let ranges: number[] | null = null;
   let i = start;
   while (i < end) {
     let a = 0;
@@ -77,21 +103,35 @@ export function parseCpuList(s: string, start = 0, end = s.length): number[] | n
       }
       if (n === 0 || b < a) return null;
     }
-    if (cpus.length > 0 && a <= cpus[cpus.length - 1]!) sorted = false;
-    for (let k = a; k <= b; k++) cpus.push(k);
+    if (b >= maxCpu) {
+      cpumaskOutOfRange = b;
+      return null;
+    }
+    if (ranges === null && (cpus.length === 0 || a > cpus[cpus.length - 1]!)) {
+      for (let k = a; k <= b; k++) cpus.push(k);
+    } else (ranges ??= []).push(a, b);
     if (i < end) {
       if (c !== 44 /* , */) return null;
       i++;
       if (i === end) return null; // trailing comma
     }
   }
-  if (!sorted) {
-    cpus.sort((x, y) => x - y);
-    let w = 0;
-    for (let r = 0; r < cpus.length; r++) if (r === 0 || cpus[r] !== cpus[w - 1]) cpus[w++] = cpus[r]!;
-    cpus.length = w;
+  return ranges === null ? cpus : mergeRanges(cpus, ranges);
+}
+
+/** sorted CPUs plus [a, b] pairs in any order -> the sorted, de-duplicated union */
+function mergeRanges(cpus: number[], ranges: number[]): number[] {
+  const pairs: Array<[number, number]> = [];
+  for (const c of cpus) pairs.push([c, c]);
+  for (let r = 0; r < ranges.length; r += 2) pairs.push([ranges[r]!, ranges[r + 1]!]);
+  pairs.sort((x, y) => x[0] - y[0]);
+  const out: number[] = [];
+  let next = 0; // the lowest CPU not yet in `out`
+  for (const [a, b] of pairs) {
+    for (let k = Math.max(a, next); k <= b; k++) out.push(k);
+    if (b + 1 > next) next = b + 1;
   }
-  return cpus;
+  return out;
 }
 
 /**
@@ -117,7 +157,7 @@ export function detectCpumaskStyle(s: string, start = 0, end = s.length): 'hex' 
   return all8 || hexLetter ? 'hex' : 'list';
 }
 
-export function parseCpumask(s: string, start: number, end: number, style: CpumaskStyle): number[] | null {
+export function parseCpumask(s: string, start: number, end: number, style: CpumaskStyle, maxCpu = MAX_CPUS): number[] | null {
   const st = style === 'auto' ? detectCpumaskStyle(s, start, end) : style;
-  return st === 'hex' ? parseCpumaskHex(s, start, end) : parseCpuList(s, start, end);
+  return st === 'hex' ? parseCpumaskHex(s, start, end, maxCpu) : parseCpuList(s, start, end, maxCpu);
 }

@@ -17,7 +17,7 @@ import type {
   TraceEvent,
   VmscanEvent,
 } from './types.js';
-import { parseCpumask, type CpumaskStyle } from './cpumask.js';
+import { cpumaskOutOfRange, MAX_CPUS, parseCpumask, type CpumaskStyle } from './cpumask.js';
 
 /** What a line grammar found in the header; the payload parsers copy it into the event. */
 export interface ParsedHeader {
@@ -41,10 +41,21 @@ export interface PayloadContext {
   cpumaskStyle: CpumaskStyle;
   /** string cache, see `intern()` */
   strings: Map<string, string>;
+  /**
+   * CPU numbers in payloads (IPI and csd targets, cpumasks, wake/migrate CPUs) must be below
+   * this: the CPU count the trace header declares, else MAX_CPUS. A larger one is corruption.
+   */
+  maxCpu: number;
 }
 
-export function newPayloadContext(cpumaskStyle: CpumaskStyle): PayloadContext {
-  return { cpumaskStyle, strings: new Map() };
+export function newPayloadContext(cpumaskStyle: CpumaskStyle, maxCpu = MAX_CPUS): PayloadContext {
+  return { cpumaskStyle, strings: new Map(), maxCpu };
+}
+
+/** the message for a payload CPU number that is negative or not below ctx.maxCpu, or undefined */
+function cpuOutOfRange(what: string, cpu: number, ctx: PayloadContext): string | undefined {
+  if (cpu >= 0 && cpu < ctx.maxCpu) return undefined;
+  return `${what}: CPU ${cpu} is out of range (${cpu < 0 ? 'negative' : ctx.maxCpu < MAX_CPUS ? `the header declares ${ctx.maxCpu} CPUs` : `NR_CPUS is at most ${MAX_CPUS}`})`;
 }
 
 export type PayloadParser = (s: string, p: number, h: ParsedHeader, ctx: PayloadContext) => TraceEvent | string;
@@ -70,7 +81,8 @@ export function readInt(s: string, p: number): number {
     c = s.charCodeAt(++p);
   }
   readEnd = p;
-  if (p === start) return NaN;
+  // no digit, or more digits than a double holds exactly (a corrupt or hostile field)
+  if (p === start || v > Number.MAX_SAFE_INTEGER) return NaN;
   return neg ? -v : v;
 }
 
@@ -219,6 +231,8 @@ const ipiSendCpu: PayloadParser = (s, p, h, ctx) => {
   if (q < 0) return 'ipi_send_cpu: expected `cpu=N callsite=.. callback=..`';
   const target = readInt(s, q);
   if (target !== target || !s.startsWith(CALLSITE, readEnd)) return 'ipi_send_cpu: expected `cpu=N callsite=.. callback=..`';
+  const bad = cpuOutOfRange('ipi_send_cpu', target, ctx);
+  if (bad !== undefined) return bad;
   q = readEnd + CALLSITE.length;
   const cb = s.indexOf(CALLBACK, q);
   if (cb < 0) return 'ipi_send_cpu: expected `callback=`';
@@ -235,8 +249,12 @@ const ipiSendCpumask: PayloadParser = (s, p, h, ctx) => {
   if (q < 0) return 'ipi_send_cpumask: expected `cpumask=.. callsite=.. callback=..`';
   const cs = s.indexOf(CALLSITE, q);
   if (cs < 0) return 'ipi_send_cpumask: expected `callsite=`';
-  const targets = parseCpumask(s, q, cs, ctx.cpumaskStyle);
-  if (targets === null) return 'ipi_send_cpumask: expected a cpumask (hex words or CPU list)';
+  const targets = parseCpumask(s, q, cs, ctx.cpumaskStyle, ctx.maxCpu);
+  if (targets === null) {
+    return cpumaskOutOfRange >= 0
+      ? cpuOutOfRange('ipi_send_cpumask: cpumask', cpumaskOutOfRange, ctx)!
+      : 'ipi_send_cpumask: expected a cpumask (hex words or CPU list)';
+  }
   const cb = s.indexOf(CALLBACK, cs + CALLSITE.length);
   if (cb < 0) return 'ipi_send_cpumask: expected `callback=`';
   const callsite = symbol(ctx, s, cs + CALLSITE.length, cb);
@@ -262,6 +280,8 @@ const csdQueueCpu: PayloadParser = (s, p, h, ctx) => {
   if (q < 0) return 'csd_queue_cpu: expected `cpu=N callsite=.. func=.. csd=..`';
   const target = readInt(s, q);
   if (target !== target || !s.startsWith(CALLSITE, readEnd)) return 'csd_queue_cpu: expected `cpu=N callsite=.. func=.. csd=..`';
+  const bad = cpuOutOfRange('csd_queue_cpu', target, ctx);
+  if (bad !== undefined) return bad;
   q = readEnd + CALLSITE.length;
   const f = s.indexOf(FUNC, q);
   if (f < 0) return 'csd_queue_cpu: expected `func=`';
@@ -474,16 +494,20 @@ const schedMigrateTask: PayloadParser = (s, p, h, ctx) => {
   const origCpu = readInt(s, oc + 10);
   const destCpu = readInt(s, dc + 10);
   if (taskPid !== taskPid || origCpu !== origCpu || destCpu !== destCpu) return 'sched_migrate_task: expected numbers in pid/orig_cpu/dest_cpu';
+  const bad = cpuOutOfRange('sched_migrate_task', origCpu, ctx) ?? cpuOutOfRange('sched_migrate_task', destCpu, ctx);
+  if (bad !== undefined) return bad;
   return {
     kind: 'sched_migrate_task', ts: h.ts, cpu: h.cpu, pid: h.pid, tgid: h.tgid, comm: h.comm, hardirq: h.hardirq, line: h.line,
     taskComm: intern(ctx, s.slice(p + 5, pp)), taskPid, origCpu, destCpu,
   };
 };
 
-const schedWakeIdleWithoutIpi: PayloadParser = (s, p, h) => {
+const schedWakeIdleWithoutIpi: PayloadParser = (s, p, h, ctx) => {
   const q = expect(s, p, 'cpu=');
   const target = q < 0 ? NaN : readInt(s, q);
   if (target !== target) return 'sched_wake_idle_without_ipi: expected `cpu=N`';
+  const bad = cpuOutOfRange('sched_wake_idle_without_ipi', target, ctx);
+  if (bad !== undefined) return bad;
   return {
     kind: 'sched_wake_idle_without_ipi', ts: h.ts, cpu: h.cpu, pid: h.pid, tgid: h.tgid, comm: h.comm, hardirq: h.hardirq, line: h.line,
     target,

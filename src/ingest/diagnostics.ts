@@ -9,6 +9,22 @@ export interface WarningExample {
   message: string;
 }
 
+/**
+ * Text from a trace quoted in a message: control characters, C1 codes and invisible direction
+ * overrides as `\xNN` / `\uNNNN` (the notation the reports use; invalid UTF-8 bytes already come
+ * out of the line splitter as `\xNN`), cut to `max` characters with `...`, in double quotes.
+ */
+export function quoteTraceText(s: string, max = 60): string {
+  // (a cut does not leave half of a `\xNN` the line splitter wrote for an invalid byte)
+  const cut = s.length > max ? s.slice(0, max).replace(/\\x[0-9a-f]?$/, '') : s;
+  // eslint-disable-next-line no-control-regex
+  const shown = cut.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g, (c) => {
+    const code = c.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+  return `"${shown}"${s.length > max ? '...' : ''}`;
+}
+
 /** A problem that stops the input from being read at all (not a trace, unreadable file). Exit code 2. */
 export class InputError extends Error {
   constructor(

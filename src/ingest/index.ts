@@ -1,7 +1,7 @@
 // Ingest entry point: paths -> TraceSource (src/ingest/source.ts).
 //
 //   openTrace(['trace.txt.gz'], opts, diag)        one file (plain, gzip or zstd; sniffed by magic)
-//   openTrace(['-'], opts, diag)                   stdin
+//   openTrace(['-'], opts, diag)                   stdin (or opts.stdin: bytes in memory, a stream)
 //   openTrace(['part1.txt', 'part2.txt'], ...)     several files read one after another as ONE
 //                                                  stream: same format required (each is sniffed),
 //                                                  line numbers restart per file (warnings say
@@ -18,12 +18,20 @@
 // InputError (nothing can be read): unreadable/missing file, empty input, not a trace (the message
 // quotes the first line), inputs of different formats, trace.dat compressed / on stdin / combined.
 // Warnings (Diagnostics codes; the line is skipped unless said otherwise):
-//   malformed-line     no header grammar of the format fits the line
-//   malformed-payload  a known event whose payload does not parse (message: what was expected)
+//   malformed-line     no header grammar of the format fits the line, or it holds a NUL byte
+//   malformed-payload  a known event whose payload does not parse (message: what was expected),
+//                      including a CPU number in it out of range (IPI/csd target, cpumask)
 //   line-too-long      longer than opts.maxLineLength (default 1 MiB)
-//   ts-backwards       a CPU's timestamp went down (the event IS delivered)
+//   cpu-out-of-range   the line's CPU is >= the count the header declares (`#P:N`, `cpus=N`), or
+//                      >= MAX_CPUS (8192) without a header: per-CPU state is sized from CPU numbers
+//   malformed-header   the header declares an impossible CPU count (ignored; nothing skipped)
+//   ts-backwards       a CPU's own timestamp went down (the event IS delivered, in input order)
+//   ts-reordered       an event of another CPU printed up to MERGE_WINDOW_NS (10 ms) after a later
+//                      one (raw trace_pipe reads interleave CPUs): merged back into time order
+//   ts-out-of-order    such an event older than events already handed out: delivered late
 //   truncated-input / corrupt-input   gzip/zstd stream ended early / bad data: meta.truncated,
 //                      events decoded so far are delivered, a cut last line is dropped
+// Invalid UTF-8 bytes reach the grammars as the text `\xNN` (lines.ts).
 // Lost events: `CPU:N [LOST M EVENTS]` / `CPU:N [M EVENTS DROPPED]` lines become `lost_events`
 // events on CPU N; raw ftrace's `entries-in-buffer/entries-written: A/B` goes to meta (the `trace`
 // file does not say which CPU overran). Unknown events are `{kind: 'other', name}`, not warnings.
@@ -31,11 +39,12 @@
 import { existsSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { TraceEvent } from '../events/types.js';
+import { MAX_CPUS } from '../events/cpumask.js';
 import { newPayloadContext, parsePayload, payloadParserFor, type PayloadContext } from '../events/payloads.js';
-import { Diagnostics, InputError } from './diagnostics.js';
+import { Diagnostics, InputError, quoteTraceText } from './diagnostics.js';
 import type { IngestOptions, TraceMeta, TraceSource } from './source.js';
 import { InputStream, TRACE_DAT_MAGIC, displayName, sniffCompression } from './input.js';
-import { DEFAULT_MAX_LINE_LENGTH, LineSplitter, type LineSink } from './lines.js';
+import { DEFAULT_MAX_LINE_LENGTH, decodeUtf8Escaped, LineSplitter, type LineSink } from './lines.js';
 import { LINE_EVENT, LINE_LOST, LINE_MALFORMED, LineHeader, type TextFormat } from './formats/common.js';
 import { ftraceFormat } from './formats/ftrace.js';
 import { traceCmdFormat } from './formats/tracecmd.js';
@@ -46,11 +55,14 @@ export type { IngestOptions, TraceFormat, TraceMeta, TraceSource } from './sourc
 
 /** Events per batch handed out by `events()`. */
 export const BATCH_SIZE = 4096;
+/**
+ * An event printed up to this much trace time after a later event of another CPU (raw
+ * `trace_pipe` reads interleave the per-CPU buffers) is merged back into time order.
+ */
+export const MERGE_WINDOW_NS = 10_000_000;
 /** Decompressed bytes looked at to sniff the format. */
 const SNIFF_BYTES = 64 * 1024;
 const SNIFF_LINES = 64;
-/** CPU numbers beyond this are rejected as malformed (NR_CPUS tops out at 8192). */
-const MAX_CPU = 1 << 16;
 
 /** The text grammars, in sniffing order. */
 export const TEXT_FORMATS: readonly TextFormat[] = [ftraceFormat, traceCmdFormat, perfScriptFormat];
@@ -86,11 +98,10 @@ function isTraceDatMagic(head: Buffer): boolean {
 
 /** The first line of a head, printable and short, for error messages. */
 function firstLinePreview(head: Buffer): string {
-  let s = head.subarray(0, 200).toString('utf8');
+  let s = decodeUtf8Escaped(head, 0, Math.min(head.length, 200));
   const nl = s.indexOf('\n');
   if (nl >= 0) s = s.slice(0, nl);
-  if (s.length > 60) s = s.slice(0, 60) + '...';
-  return JSON.stringify(s);
+  return quoteTraceText(s, 60);
 }
 
 function headLines(head: Buffer): string[] {
@@ -150,7 +161,7 @@ export async function openTrace(paths: string[], opts: IngestOptions, diag: Diag
   const inputs: InputStream[] = [];
   try {
     for (const p of paths) {
-      inputs.push(await InputStream.open(p, onRaw));
+      inputs.push(await InputStream.open(p, onRaw, opts.stdin));
     }
 
     // trace.dat: binary, handed to its own reader
@@ -190,7 +201,16 @@ class TextParser implements LineSink {
   file = '';
   private readonly h = new LineHeader();
   private lastTs = new Float64Array(64).fill(-Infinity);
+  /** timestamp of the newest event in input order (not lowered by merged late events) */
   private lastTsAny = 0;
+  /** a late event was merged: batches now hold back the last MERGE_WINDOW_NS for more of them */
+  private merging = false;
+  /** timestamp of the newest event handed on: nothing can be merged before it any more */
+  private releasedTs = -Infinity;
+  /** CPU numbers must be below this: the count the header declares, else MAX_CPUS */
+  private maxCpu = MAX_CPUS;
+  /** the meta.declaredCpus maxCpu was derived from */
+  private declaredSeen: number | undefined = undefined;
 
   constructor(
     private readonly format: TextFormat,
@@ -199,10 +219,22 @@ class TextParser implements LineSink {
     private readonly ctx: PayloadContext,
   ) {}
 
-  take(): TraceEvent[] {
+  /**
+   * The events to hand on. Once late events have been merged, the events of the last
+   * MERGE_WINDOW_NS stay behind (at most half a batch of them) so that another late event can
+   * still be put before them; `final` hands on everything.
+   */
+  take(final = false): TraceEvent[] {
     const b = this.batch;
-    this.batch = [];
-    return b;
+    let cut = b.length;
+    if (this.merging && !final) {
+      cut = upperBoundTs(b, this.lastTsAny - MERGE_WINDOW_NS);
+      cut = Math.max(cut, b.length - (BATCH_SIZE >> 1));
+    }
+    const out = cut === b.length ? b : b.slice(0, cut);
+    this.batch = cut === b.length ? [] : b.slice(cut);
+    if (out.length > 0) this.releasedTs = Math.max(this.releasedTs, Math.min(out[out.length - 1]!.ts, this.lastTsAny));
+    return out;
   }
 
   onLine(s: string, lineNo: number): void {
@@ -210,8 +242,8 @@ class TextParser implements LineSink {
     const kind = this.format.parseLine(s, h, this.meta, this.ctx);
     if (kind === LINE_EVENT) {
       const cpu = h.cpu;
-      if (cpu >= MAX_CPU) {
-        this.diag.warn('malformed-line', this.file, lineNo, `CPU number ${cpu} out of range`);
+      if (cpu >= this.maxCpu) {
+        this.cpuOutOfRange(cpu, lineNo);
         return;
       }
       h.line = lineNo;
@@ -229,26 +261,81 @@ class TextParser implements LineSink {
       }
       if (h.tgidColumn) this.meta.tgidKnown = true;
       if (cpu >= this.lastTs.length) this.growCpus(cpu);
+      const ts = h.ts;
       const last = this.lastTs[cpu]!;
-      if (h.ts < last) {
-        this.diag.warn('ts-backwards', this.file, lineNo, `timestamp ${h.ts} ns on CPU ${cpu} is earlier than the previous event's ${last} ns`);
+      this.lastTs[cpu] = ts;
+      if (ts < last) {
+        // one CPU's clock went back (corruption, a reset, concatenated captures): flagged, kept in input order
+        this.diag.warn('ts-backwards', this.file, lineNo, `timestamp ${ts} ns on CPU ${cpu} is earlier than the previous event's ${last} ns`);
+      } else if (ts < this.lastTsAny && this.lastTsAny - ts <= MERGE_WINDOW_NS) {
+        this.mergeLate(ev, lineNo);
+        return;
       }
-      this.lastTs[cpu] = h.ts;
-      this.lastTsAny = h.ts;
+      this.lastTsAny = ts;
       this.batch.push(ev);
     } else if (kind === LINE_LOST) {
+      if (h.cpu >= this.maxCpu) {
+        this.cpuOutOfRange(h.cpu, lineNo);
+        return;
+      }
       this.batch.push({
         kind: 'lost_events', ts: this.lastTsAny, cpu: h.cpu, pid: -1, tgid: -1, comm: '', hardirq: undefined, line: lineNo,
         count: h.lostCount,
       });
     } else if (kind === LINE_MALFORMED) {
-      const preview = s.length > 50 ? JSON.stringify(s.slice(0, 50)) + '...' : JSON.stringify(s);
+      const preview = quoteTraceText(s, 50);
       this.diag.warn('malformed-line', this.file, lineNo, `expected a ${this.format.name} line ${LINE_GRAMMAR[this.format.name]}, got ${preview}`);
+    } else if (this.meta.declaredCpus !== this.declaredSeen) {
+      this.onDeclaredCpus(lineNo);
     }
+  }
+
+  /**
+   * An event older than the one before it, from another CPU, within MERGE_WINDOW_NS: put it back
+   * in time order among the events not yet handed on (each CPU's own order is kept: its
+   * timestamps did not go back). Counted as `ts-reordered`; one older than events already handed
+   * on cannot be, and is `ts-out-of-order`, delivered before everything still pending.
+   */
+  private mergeLate(ev: TraceEvent, lineNo: number): void {
+    this.merging = true;
+    const b = this.batch;
+    if (ev.ts < this.releasedTs) {
+      this.diag.warn('ts-out-of-order', this.file, lineNo, `timestamp ${ev.ts} ns on CPU ${ev.cpu} is earlier than events already analyzed (${this.releasedTs} ns): delivered late`);
+      b.unshift(ev);
+      return;
+    }
+    this.diag.warn('ts-reordered', this.file, lineNo, `timestamp ${ev.ts} ns on CPU ${ev.cpu} is ${this.lastTsAny - ev.ts} ns earlier than the event before it (another CPU's): merged back into time order`);
+    b.splice(upperBoundTs(b, ev.ts), 0, ev);
+  }
+
+  /** A header line declared the CPU count (`#P:N`, `cpus=N`): CPUs at or beyond it are corrupt. */
+  private onDeclaredCpus(lineNo: number): void {
+    const n = this.meta.declaredCpus;
+    if (n !== undefined && !(Number.isInteger(n) && n >= 1 && n <= MAX_CPUS)) {
+      this.diag.warn('malformed-header', this.file, lineNo, `the header declares ${n} CPUs (expected 1 to ${MAX_CPUS}); ignored`);
+      this.meta.declaredCpus = this.declaredSeen;
+      return;
+    }
+    this.declaredSeen = n;
+    this.maxCpu = n ?? MAX_CPUS;
+    this.ctx.maxCpu = this.maxCpu;
+  }
+
+  private cpuOutOfRange(cpu: number, lineNo: number): void {
+    const why =
+      this.maxCpu < MAX_CPUS
+        ? `the header declares ${this.maxCpu} CPUs (${this.format.name === 'ftrace' ? '#P:' : 'cpus='}${this.maxCpu})`
+        : `NR_CPUS is at most ${MAX_CPUS}`;
+    const shown = Number.isSafeInteger(cpu) ? String(cpu) : 'with more digits than any CPU number';
+    this.diag.warn('cpu-out-of-range', this.file, lineNo, `CPU ${shown} is out of range: ${why}; line skipped`);
   }
 
   onLongLine(lineNo: number, length: number): void {
     this.diag.warn('line-too-long', this.file, lineNo, `line of ${length} characters skipped (limit --max-line-length)`);
+  }
+
+  onBinaryLine(lineNo: number, column: number): void {
+    this.diag.warn('malformed-line', this.file, lineNo, `NUL byte at column ${column} (binary data or a zero-filled hole, not trace text); line skipped`);
   }
 
   private growCpus(cpu: number): void {
@@ -258,6 +345,18 @@ class TextParser implements LineSink {
     a.set(this.lastTs);
     this.lastTs = a;
   }
+}
+
+/** index of the first event with ts > `ts` in a (mostly) time-ordered batch */
+function upperBoundTs(b: readonly TraceEvent[], ts: number): number {
+  let lo = 0;
+  let hi = b.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (b[mid]!.ts <= ts) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 class TextTraceSource implements TraceSource {
@@ -313,7 +412,7 @@ class TextTraceSource implements TraceSource {
           this.diag.warn(failure.code, input.name, dropped > 0 ? dropped : splitter.lineNo, msg);
         }
       }
-      if (parser.batch.length > 0) yield parser.take();
+      if (parser.batch.length > 0) yield parser.take(true);
     } finally {
       // also when the consumer stops early: release the files / stdin
       for (const input of this.inputs) input.close();

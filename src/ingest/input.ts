@@ -78,11 +78,21 @@ export class InputStream {
     }
   }
 
-  /** Open `path` and read its first raw chunk (to know the compression). Throws InputError. */
-  static async open(path: string, onRaw?: (n: number) => void): Promise<InputStream> {
+  /**
+   * Open `path` and read its first raw chunk (to know the compression). Throws InputError. `stdin`
+   * replaces process.stdin for the path `-` (bytes in memory or another stream).
+   */
+  static async open(path: string, onRaw?: (n: number) => void, stdin?: Uint8Array | NodeJS.ReadableStream): Promise<InputStream> {
     const input = new InputStream(path, onRaw);
-    const raw: Readable = path === '-' ? process.stdin : createReadStream(path, { highWaterMark: RAW_CHUNK });
-    input.rawIt = raw[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    if (path === '-' && stdin instanceof Uint8Array) {
+      const buf = Buffer.from(stdin.buffer, stdin.byteOffset, stdin.byteLength);
+      input.rawIt = (async function* () {
+        for (let i = 0; i < buf.length; i += RAW_CHUNK) yield buf.subarray(i, i + RAW_CHUNK);
+      })();
+    } else {
+      const raw = path === '-' ? (stdin ?? process.stdin) : createReadStream(path, { highWaterMark: RAW_CHUNK });
+      input.rawIt = (raw as Readable)[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    }
     let first: IteratorResult<Buffer>;
     try {
       first = await input.rawIt.next();

@@ -5,6 +5,10 @@ import { LineSplitter, type LineSink } from './lines.js';
 class Collect implements LineSink {
   lines: [number, string][] = [];
   long: [number, number][] = [];
+  binary: [number, number][] = [];
+  onBinaryLine(lineNo: number, column: number): void {
+    this.binary.push([lineNo, column]);
+  }
   onLine(line: string, lineNo: number): void {
     this.lines.push([lineNo, line]);
   }
@@ -44,9 +48,24 @@ describe('LineSplitter', () => {
     expect(split(cut).lines).toEqual([[1, 'héllo wörld'], [2, 'zweite Zeile ✓']]);
   });
 
-  it('survives invalid UTF-8 and NUL bytes', () => {
-    const r = split([Buffer.from([0x61, 0xff, 0xfe, 0x0a, 0x00, 0x62, 0x00, 0x0a])]);
-    expect(r.lines).toEqual([[1, 'a\ufffd\ufffd'], [2, '\u0000b\u0000']]);
+  it('writes invalid UTF-8 bytes as \\xNN and skips lines holding NUL', () => {
+    const r = split([Buffer.from([0x61, 0xff, 0xfe, 0x0a, 0x00, 0x62, 0x00, 0x0a, 0x63, 0x0a])]);
+    expect(r.lines).toEqual([[1, 'a\\xff\\xfe'], [3, 'c']]);
+    expect(r.binary).toEqual([[2, 1]]);
+  });
+
+  it('escapes exactly the bytes outside valid UTF-8 sequences, also across chunk cuts', () => {
+    // Latin-1 é, a lone continuation byte, an overlong `/`, a UTF-16 surrogate, a literal U+FFFD
+    const bytes = Buffer.concat([
+      Buffer.from('caf'), Buffer.from([0xe9]), Buffer.from(' x'), Buffer.from([0x80]),
+      Buffer.from([0xc0, 0xaf]), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from('\ufffd ✓ 😀\n'),
+    ]);
+    const want = 'caf\\xe9 x\\x80\\xc0\\xaf\\xed\\xa0\\x80\ufffd ✓ 😀';
+    for (let cut = 0; cut <= bytes.length; cut++) {
+      expect(split([bytes.subarray(0, cut), bytes.subarray(cut)]).lines).toEqual([[1, want]]);
+    }
+    // a character the input never finishes
+    expect(split([Buffer.from([0x61, 0xe2, 0x82])]).lines).toEqual([[1, 'a\\xe2\\x82']]);
   });
 
   it('skips over-long lines without keeping them, and counts them as lines', () => {

@@ -15,6 +15,11 @@ export interface IngestOptions {
   maxLineLength?: number;
   /** called now and then with bytes consumed so far (compressed bytes for .gz), for progress bars */
   onProgress?: (bytesRead: number, totalBytes: number | undefined) => void;
+  /**
+   * What the path `-` reads instead of process.stdin: bytes already in memory (tests, the fuzzer,
+   * embedding) or another stream. Compression and format are sniffed as for a file.
+   */
+  stdin?: Uint8Array | NodeJS.ReadableStream;
 }
 
 export interface TraceMeta {

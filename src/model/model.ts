@@ -335,7 +335,10 @@ export class KernelModel {
         break;
     }
     this.expire(e.ts);
-    if ((++this.consumed & 4095) === 0) this.purgeRetired(e.ts);
+    if ((++this.consumed & 4095) === 0) {
+      this.purgeRetired(e.ts);
+      this.sweepQueues(e.ts);
+    }
   }
   private consumed = 0;
 
@@ -720,9 +723,22 @@ export class KernelModel {
 
   /** A queued target whose handler the trace lost: it stays 'unanswered'; its request may close. */
   private abandon(entry: { open: OpenRequest | null; target: TargetRecord | null }, ts: number): void {
-    if (entry.open === null || entry.target === null || entry.target.handlerTs !== null) return;
+    if (entry.target === null || entry.target.handlerTs !== null) return;
+    this.abandonedTargets++;
+    if (entry.open === null) return;
     entry.open.pending--;
     this.maybeClose(entry.open, ts);
+  }
+
+  /** queued targets given up on (handler lost or never came) */
+  private abandonedTargets = 0;
+
+  /** Give up on queued targets older than the transaction timeout (bounded memory on hostile input). */
+  private sweepQueues(now: number): void {
+    for (const [key, q] of this.csdQueues) {
+      while (q.length > 0 && q[0]!.target !== null && now - q[0]!.target.queuedTs > TRANSACTION_TIMEOUT_NS) this.abandon(q.shift()!, now);
+      if (q.length === 0) this.csdQueues.delete(key);
+    }
   }
 
   /** A lost-events marker on `cpu`: targets still waiting there will never show their handler. */
@@ -1220,7 +1236,7 @@ export class KernelModel {
 
   /** Targets queued but never answered (after finish()). */
   unansweredCount(): number {
-    let n = 0;
+    let n = this.abandonedTargets;
     for (const q of this.csdQueues.values()) for (const x of q) if (x.target !== null && x.target.outcome === 'unanswered') n++;
     return n;
   }

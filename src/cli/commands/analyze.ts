@@ -8,7 +8,7 @@ import { analyzeTrace, UnknownPolicyError } from '../../pipeline/analyze.js';
 import { parseCostOverrides } from '../../policies/cost.js';
 import type { ParamValue } from '../../policies/policy.js';
 import type { Summary } from '../../report/schema.js';
-import { UsageError, type SetExitCode } from '../errors.js';
+import { OutputError, UsageError, type SetExitCode } from '../errors.js';
 import { progressReporter } from '../progress.js';
 
 interface AnalyzeFlags {
@@ -55,6 +55,7 @@ Examples:
   perf script | tlbtrace analyze --policy generation,targeted`,
     )
     .action(async (files: string[], flags: AnalyzeFlags) => {
+      await checkOutputs(flags, files);
       const summary = await runAnalyze(files, flags);
       await writeOutputs(summary, flags, files);
       if (flags.json) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
@@ -105,10 +106,28 @@ export async function runAnalyze(files: string[], flags: AnalyzeFlags): Promise<
   }
 }
 
+/**
+ * Before reading anything: no output may be an input (`analyze x --html x`, `-o` onto the
+ * trace, a Vega spec onto it), and `-o` and `--html` must be two files.
+ */
+export async function checkOutputs(flags: Pick<AnalyzeFlags, 'output' | 'html' | 'vega'>, inputs: string[]): Promise<void> {
+  const { assertNotSameFile, assertDistinctOutputs } = await import('../../report/write.js');
+  const outputs: Array<{ flag: string; path: string }> = [];
+  if (flags.output !== undefined) outputs.push({ flag: '-o', path: flags.output });
+  if (flags.html !== undefined) outputs.push({ flag: '--html', path: flags.html });
+  if (flags.vega !== undefined) {
+    const { join } = await import('node:path');
+    const { CHART_NAMES } = await import('../../report/charts.js');
+    for (const name of CHART_NAMES) outputs.push({ flag: '--vega', path: join(flags.vega, `${name}.vl.json`) });
+  }
+  for (const out of outputs) assertNotSameFile(inputs, out.path);
+  assertDistinctOutputs(outputs);
+}
+
 async function writeOutputs(summary: Summary, flags: AnalyzeFlags, inputs: string[]): Promise<void> {
   const { writeFileAtomic, assertNotSameFile } = await import('../../report/write.js');
-  const outputs = [flags.output, flags.html].filter((x): x is string => x !== undefined);
-  for (const out of outputs) assertNotSameFile(inputs, out);
+  // checked again: an input could have been linked to an output path while we were reading
+  for (const out of [flags.output, flags.html]) if (out !== undefined) assertNotSameFile(inputs, out);
   if (flags.output) await writeFileAtomic(flags.output, JSON.stringify(summary, null, 2) + '\n');
   if (flags.html) {
     const { renderHtml } = await import('../../report/html.js');
@@ -117,6 +136,9 @@ async function writeOutputs(summary: Summary, flags: AnalyzeFlags, inputs: strin
   }
   if (flags.vega) {
     const { writeVegaSpecs } = await import('../../report/charts.js');
-    await writeVegaSpecs(summary, flags.vega);
+    await writeVegaSpecs(summary, flags.vega).catch((err: unknown) => {
+      if (err instanceof UsageError) throw err;
+      throw new OutputError(`cannot write Vega specs to ${flags.vega}: ${(err as Error).message}`);
+    });
   }
 }

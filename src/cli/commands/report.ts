@@ -4,7 +4,7 @@
 import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { UsageError, type SetExitCode } from '../errors.js';
+import { OutputError, UsageError, type SetExitCode } from '../errors.js';
 
 interface ReportFlags {
   output?: string;
@@ -45,7 +45,9 @@ export async function runReport(summaryPath: string, flags: ReportFlags): Promis
   const htmlPath = join(dir, 'report.html');
   assertNotSameFile([summaryPath], htmlPath);
   const summary = await loadSummary(summaryPath);
-  await mkdir(dir, { recursive: true });
+  await mkdir(dir, { recursive: true }).catch((err: unknown) => {
+    throw new OutputError(`cannot create ${dir}: ${(err as Error).message}`);
+  });
   const { renderHtml } = await import('../../report/html.js');
   const html = await renderHtml(summary, { interactive: flags.interactive, title: flags.title });
   await writeFileAtomic(htmlPath, html);
@@ -55,7 +57,10 @@ export async function runReport(summaryPath: string, flags: ReportFlags): Promis
     const vegaDir = join(dir, 'vega');
     const { writeVegaSpecs, CHART_NAMES } = await import('../../report/charts.js');
     for (const name of CHART_NAMES) assertNotSameFile([summaryPath], join(vegaDir, `${name}.vl.json`));
-    const specs = await writeVegaSpecs(summary, vegaDir);
+    const specs = await writeVegaSpecs(summary, vegaDir).catch((err: unknown) => {
+      if (err instanceof UsageError) throw err;
+      throw new OutputError(`cannot write Vega specs to ${vegaDir}: ${(err as Error).message}`);
+    });
     written.push(...specs);
     process.stderr.write(`tlbtrace: wrote ${specs.length} Vega-Lite specs to ${vegaDir}\n`);
   }

@@ -21,7 +21,8 @@ export function isDigit(c: number): boolean {
  * `seconds.fraction` in s[a..b) -> integer nanoseconds; NaN when malformed. Up to 9 fraction
  * digits are used (`223.569749` -> 223569749000, `-t` / `--ns` printings with 9 digits keep
  * them). A bare integer (counter clocks such as `x86-tsc`) is taken as is. Exact below 2^53 ns
- * (104 days of uptime).
+ * (104 days of uptime). The kernel's clocks are u64: a value of 2^64 or more is corruption
+ * (NaN), which also keeps a run of digits from becoming Infinity.
  */
 export function parseTs(s: string, a: number, b: number): number {
   let sec = 0;
@@ -31,9 +32,9 @@ export function parseTs(s: string, a: number, b: number): number {
     sec = sec * 10 + (c - 48);
     c = s.charCodeAt(++i);
   }
-  if (i === a) return NaN;
+  if (i === a || sec >= MAX_TS_NS) return NaN;
   if (i === b) return sec;
-  if (c !== 46 /* . */) return NaN;
+  if (c !== 46 /* . */ || sec >= MAX_TS_SEC) return NaN;
   i++;
   let frac = 0;
   let nd = 0;
@@ -49,6 +50,9 @@ export function parseTs(s: string, a: number, b: number): number {
   return sec * 1e9 + frac * POW10[9 - nd]!;
 }
 const POW10 = [1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000];
+/** timestamps are u64 nanoseconds (or u64 counter ticks) */
+const MAX_TS_NS = 2 ** 64;
+const MAX_TS_SEC = MAX_TS_NS / 1e9;
 
 /** index of the `:` that ended the last parseTsColon (module state: single-threaded hot path) */
 let tsEnd = 0;
@@ -62,10 +66,10 @@ export function parseTsColon(s: string, a: number): number {
     sec = sec * 10 + (c - 48);
     c = s.charCodeAt(++i);
   }
-  if (i === a) return NaN;
+  if (i === a || sec >= MAX_TS_NS) return NaN;
   tsEnd = i;
   if (c === 58 /* : */) return sec;
-  if (c !== 46 /* . */) return NaN;
+  if (c !== 46 /* . */ || sec >= MAX_TS_SEC) return NaN;
   let frac = 0;
   let nd = 0;
   c = s.charCodeAt(++i);
@@ -402,6 +406,17 @@ export function parseLostLine(s: string, h: LineHeader): boolean {
   h.cpu = cpu;
   h.lostCount = count;
   return true;
+}
+
+/**
+ * Sniffing looks at this many candidate lines and takes a format when most of them parse: one
+ * mangled line near the top (a cut first line of a `split` piece, a copy-paste accident) does not
+ * make a trace "not a trace", while a text file that merely has one trace-like line is still refused.
+ */
+export const SNIFF_CANDIDATES = 8;
+
+export function sniffMajority(ok: number, n: number): boolean {
+  return ok > 0 && ok * 2 > n;
 }
 
 /** Lines to look at when sniffing: non-blank, not comments, not lost-events markers. */

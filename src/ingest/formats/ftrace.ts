@@ -31,7 +31,7 @@
 // it is parsed backwards: optional `(tgid)`, then `-PID`, then the comm (which may contain
 // spaces, dashes, brackets, colons).
 
-import type { PayloadContext } from '../../events/payloads.js';
+import { newPayloadContext, type PayloadContext } from '../../events/payloads.js';
 import type { TraceMeta } from '../source.js';
 import {
   candidateLines,
@@ -41,6 +41,8 @@ import {
   LINE_MALFORMED,
   LINE_SKIP,
   LineHeader,
+  SNIFF_CANDIDATES,
+  sniffMajority,
   parseCommDashPid,
   parseLostLine,
   type LineKind,
@@ -106,24 +108,24 @@ export function parseFtraceLine(s: string, h: LineHeader, meta: TraceMeta, ctx: 
 }
 
 /**
- * Raw ftrace: the `# tracer:` header, or (trace_pipe) a first event line with a TGID column or a
+ * Raw ftrace: the `# tracer:` header, or (trace_pipe) first event lines with a TGID column or a
  * flags column — without either, a line looks exactly like trace-cmd report and is left to it.
+ * Most of the first SNIFF_CANDIDATES lines must fit (sniffMajority).
  */
 export function isFtrace(firstLines: string[]): boolean {
   for (const l of firstLines) {
     if (l.startsWith('# tracer:')) return true;
     if (l.trim().length > 0 && !l.startsWith('#')) break;
   }
-  const lines = candidateLines(firstLines, 3);
-  if (lines.length === 0) return false;
+  const lines = candidateLines(firstLines, SNIFF_CANDIDATES);
   const h = new LineHeader();
   const meta = { files: [], format: 'ftrace', tgidKnown: false, truncated: false, lines: 0 } satisfies TraceMeta;
-  const ctx: PayloadContext = { cpumaskStyle: 'hex', strings: new Map() };
+  const ctx: PayloadContext = newPayloadContext('hex');
+  let ok = 0;
   for (const l of lines) {
-    if (parseFtraceLine(l, h, meta, ctx) !== LINE_EVENT) return false;
-    if (!h.tgidColumn && h.hardirq === undefined) return false;
+    if (parseFtraceLine(l, h, meta, ctx) === LINE_EVENT && (h.tgidColumn || h.hardirq !== undefined)) ok++;
   }
-  return true;
+  return sniffMajority(ok, lines.length);
 }
 
 export const ftraceFormat: TextFormat = {

@@ -20,7 +20,7 @@
 // The `[CPU]` bracket is the first `[digits]` followed by `ts: system:event:`; left of it, parsed
 // from the right: the task id token (`TID`, `-1` or `PID/TID`), then the comm.
 
-import type { PayloadContext } from '../../events/payloads.js';
+import { newPayloadContext, type PayloadContext } from '../../events/payloads.js';
 import type { TraceMeta } from '../source.js';
 import {
   candidateLines,
@@ -29,6 +29,8 @@ import {
   LINE_MALFORMED,
   LINE_SKIP,
   LineHeader,
+  SNIFF_CANDIDATES,
+  sniffMajority,
   type LineKind,
   type TextFormat,
 } from './common.js';
@@ -89,22 +91,24 @@ export function parsePerfScriptLine(s: string, h: LineHeader, _meta: TraceMeta, 
   return LINE_EVENT;
 }
 
-/** perf script: the first event lines have `TID [CPU] ts: system:event:` (a space before the TID, no `-`). */
+/**
+ * perf script: the first event lines have `TID [CPU] ts: system:event:` (a space before the TID,
+ * no `-`); most of the first SNIFF_CANDIDATES must (sniffMajority).
+ */
 export function isPerfScript(firstLines: string[]): boolean {
-  const lines = candidateLines(firstLines, 3);
-  if (lines.length === 0) return false;
+  const lines = candidateLines(firstLines, SNIFF_CANDIDATES).filter((l) => !isCallchainLine(l));
   const h = new LineHeader();
   const meta = { files: [], format: 'perf-script', tgidKnown: false, truncated: false, lines: 0 } satisfies TraceMeta;
-  const ctx: PayloadContext = { cpumaskStyle: 'auto', strings: new Map() };
+  const ctx: PayloadContext = newPayloadContext('auto');
+  let ok = 0;
   for (const l of lines) {
-    if (isCallchainLine(l)) continue;
-    if (parsePerfScriptLine(l, h, meta, ctx) !== LINE_EVENT) return false;
+    if (parsePerfScriptLine(l, h, meta, ctx) !== LINE_EVENT) continue;
     // perf always prints `system:event:`; a bare `event:` is ftrace/trace-cmd text
     const p = h.payloadStart;
     const colon = l.lastIndexOf(':', p - 1);
-    if (colon < 0 || l.charCodeAt(colon - 1 - h.name.length) !== 58) return false;
+    if (colon >= 0 && l.charCodeAt(colon - 1 - h.name.length) === 58) ok++;
   }
-  return true;
+  return sniffMajority(ok, lines.length);
 }
 
 export const perfScriptFormat: TextFormat = {

@@ -24,7 +24,7 @@
 // The `[CPU]` bracket is located as in raw ftrace (first `[digits]` with a valid tail); left of
 // it is `comm-PID`, parsed from the right.
 
-import type { PayloadContext } from '../../events/payloads.js';
+import { newPayloadContext, type PayloadContext } from '../../events/payloads.js';
 import type { TraceMeta } from '../source.js';
 import {
   candidateLines,
@@ -34,6 +34,8 @@ import {
   LINE_MALFORMED,
   LINE_SKIP,
   LineHeader,
+  SNIFF_CANDIDATES,
+  sniffMajority,
   parseCommDashPid,
   parseLostLine,
   type LineKind,
@@ -96,17 +98,16 @@ export function isTraceCmd(firstLines: string[]): boolean {
     if (cpusLine(l) >= 0) return true;
     break;
   }
-  const lines = candidateLines(firstLines, 3);
-  if (lines.length === 0) return false;
+  const lines = candidateLines(firstLines, SNIFF_CANDIDATES);
   const h = new LineHeader();
   const meta = { files: [], format: 'trace-cmd', tgidKnown: false, truncated: false, lines: 0 } satisfies TraceMeta;
-  const ctx: PayloadContext = { cpumaskStyle: 'auto', strings: new Map() };
+  const ctx: PayloadContext = newPayloadContext('auto');
+  let ok = 0;
   for (const l of lines) {
-    if (parseTraceCmdLine(l, h, meta, ctx) !== LINE_EVENT) return false;
     // a flags column means raw ftrace (a TGID column already fails the `comm-PID [CPU]` grammar)
-    if (h.hardirq !== undefined) return false;
+    if (parseTraceCmdLine(l, h, meta, ctx) === LINE_EVENT && h.hardirq === undefined) ok++;
   }
-  return true;
+  return sniffMajority(ok, lines.length);
 }
 
 export const traceCmdFormat: TextFormat = {
