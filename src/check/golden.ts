@@ -138,7 +138,7 @@ export function renderGolden(r: GoldenResult, update: boolean): string {
     byFile.set(k, [...(byFile.get(k) ?? []), d]);
   }
   for (const [k, ds] of byFile) {
-    lines.push(`${k}: ${ds.length} metric${ds.length === 1 ? '' : 's'} differ`);
+    lines.push(`${k}: ${ds.length === 1 ? '1 metric differs' : `${ds.length} metrics differ`}`);
     for (const d of ds.slice(0, 20)) {
       const delta = d.expected !== undefined && d.actual !== undefined ? ` (${d.actual - d.expected > 0 ? '+' : ''}${Math.round((d.actual - d.expected) * 1000) / 1000})` : '';
       lines.push(`  ${d.metric}: expected ${d.expected ?? '(none)'}, got ${d.actual ?? '(none)'}${delta}`);

@@ -598,34 +598,9 @@ export class KernelModel {
         m.nextTrimTs = e.ts + 1_000_000_000;
       }
     }
-    const req: FlushRequest = {
-      id: this.nextReqId++,
-      ts: e.ts,
-      closedTs: e.ts,
-      cpu: e.cpu,
-      pid: e.pid,
-      comm: e.comm,
-      kind,
-      mm,
-      pages: e.pages,
-      gen,
-      completedGen,
-      cause,
-      local: 'none',
-      localPages: 0,
-      targets: [],
-      ipis: 0,
-      freedTables: null,
-      trim,
-      // a direct local flush has no targets: nothing to predict, no CPU state for policies to read
-      snapshot: kind === 'localOnly' ? EMPTY_SNAPSHOT : this.snapshot(mm),
-    };
-    const open: OpenRequest = { req, initiatorDone: false, pending: 0, closed: false, explicit: true };
-    c.initiating = open;
-    this.windowOpen.push(open);
-    this.opts.sink.onRequest(req);
-    this.push({ type: 'request', req }, open);
-    return req;
+    // a direct local flush has no targets: nothing to predict, no CPU state for policies to read
+    const snapshot = kind === 'localOnly' ? EMPTY_SNAPSHOT : this.snapshot(mm);
+    return this.openRequest(e, c, { kind, mm, pages: e.pages, gen, completedGen, cause, freedTables: null, trim, snapshot }, true).req;
   }
 
   /** A batched request was first counted as an mm request: undo the generation bump. */
@@ -756,6 +731,31 @@ export class KernelModel {
     const kthread = this.tasks.isKernelThread(e.pid);
     let mm = kthread ? 0 : this.tasks.mmOf(e.pid);
     if (mm === INIT_MM) mm = 0;
+    return this.openRequest(
+      e,
+      c,
+      {
+        kind,
+        mm,
+        pages: -1,
+        gen: 0,
+        completedGen: mm !== 0 ? this.mm(mm).completedGen : 0,
+        cause: this.causeOf(e.pid, e.ts, kthread, e.comm),
+        freedTables: kind === 'tableSync' ? true : null,
+        trim: false,
+        snapshot: this.snapshot(mm),
+      },
+      false,
+    );
+  }
+
+  /** Make a request initiated by the event's CPU and task, and open it there. */
+  private openRequest(
+    e: TraceEvent,
+    c: CpuState,
+    f: Pick<FlushRequest, 'kind' | 'mm' | 'pages' | 'gen' | 'completedGen' | 'cause' | 'freedTables' | 'trim' | 'snapshot'>,
+    explicit: boolean,
+  ): OpenRequest {
     const req: FlushRequest = {
       id: this.nextReqId++,
       ts: e.ts,
@@ -763,21 +763,13 @@ export class KernelModel {
       cpu: e.cpu,
       pid: e.pid,
       comm: e.comm,
-      kind,
-      mm,
-      pages: -1,
-      gen: 0,
-      completedGen: mm !== 0 ? this.mm(mm).completedGen : 0,
-      cause: this.causeOf(e.pid, e.ts, kthread, e.comm),
+      ...f,
       local: 'none',
       localPages: 0,
       targets: [],
       ipis: 0,
-      freedTables: kind === 'tableSync' ? true : null,
-      trim: false,
-      snapshot: this.snapshot(mm),
     };
-    const open: OpenRequest = { req, initiatorDone: false, pending: 0, closed: false, explicit: false };
+    const open: OpenRequest = { req, initiatorDone: false, pending: 0, closed: false, explicit };
     if (c.initiating !== null) this.initiatorDone(c, e.ts);
     c.initiating = open;
     this.windowOpen.push(open);
