@@ -66,8 +66,6 @@ interface OpenRequest {
   /** targets queued and not yet answered */
   pending: number;
   closed: boolean;
-  /** tlb_flush 4 seen (vs an implicit request opened by a csd_queue_cpu) */
-  explicit: boolean;
   /** the IPI for the queued targets went out: a later csd_queue_cpu is another call */
   ipiSent?: boolean;
 }
@@ -105,7 +103,6 @@ class CpuState {
   queuedClass: CallbackClass | null = null;
   /** a reason-0 flush outside a switch: exec_mmap() loads the new mm before sched_process_exec */
   execPending = false;
-  lastTs = -Infinity;
 }
 
 interface PendingSwitch {
@@ -180,7 +177,6 @@ export class KernelModel {
   sawVectors = false;
   private lastSyscall = new Map<number, { name: string; ts: number; raw: boolean; e: SyscallEnterEvent }>();
   private inDirectReclaim = new Set<number>();
-  private kswapdAwake = false;
 
   constructor(private readonly opts: ModelOptions) {
     this.nCpus = Math.max(1, opts.cpus);
@@ -238,12 +234,10 @@ export class KernelModel {
       this.remapMm(this.tasks.pendingMerge.drop, this.tasks.pendingMerge.keep);
       this.tasks.pendingMerge = null;
     }
-    c.lastTs = e.ts;
     // The header names the task running on this CPU (except tlb_flush 0, which names the task being
     // switched away from). Before the first switch it tells us what the CPU has loaded; a task
     // other than the one the last sched_switch named means a switch we never saw.
     if (c.pendingSwitch === null && !(e.kind === 'tlb_flush' && e.reason === 0) && !c.execPending && e.pid !== c.pid) {
-      if (c.pid >= 0 && c.loadedKnown) this.missedSwitches++;
       this.learnFromHeader(e.cpu, c, e.pid, task.kernelThread || task.exited === true, c.pid >= 0);
       c.pid = e.pid;
     }
@@ -318,12 +312,6 @@ export class KernelModel {
       case 'mm_vmscan_direct_reclaim_end':
         this.inDirectReclaim.delete(e.pid);
         break;
-      case 'mm_vmscan_kswapd_wake':
-        this.kswapdAwake = true;
-        break;
-      case 'mm_vmscan_kswapd_sleep':
-        this.kswapdAwake = false;
-        break;
       case 'lost_events':
         // Pairing state on that CPU cannot be trusted across a gap.
         c.csd.length = 0;
@@ -358,8 +346,6 @@ export class KernelModel {
     c.lazy = false;
   }
 
-  /** sched_switch events the trace must have lost (a task ran on a CPU without being switched in) */
-  missedSwitches = 0;
   /**
    * Remote flush callbacks and TLB IPIs that belong to no request the trace shows (queued before
    * it started, or their initiator's events were lost). Policies cannot act on them: the pipeline
@@ -494,7 +480,6 @@ export class KernelModel {
           // shares the initiator's mm.
           if (!this.tasks.tgidKnown && !c.lazy && c.pid > 0 && !this.tasks.isKernelThread(c.pid)) {
             const merged = this.tasks.sameMm(req.pid, c.pid);
-            if (merged !== null && process.env.TLBTRACE_DEBUG) process.stderr.write(`MERGE flush ts=${e.ts} cpu=${e.cpu} req=${req.pid} here=${c.pid}\n`);
             if (merged !== null) this.remapMm(merged.drop, merged.keep);
           }
           if (req.mm !== c.loadedMm && this.mms.has(req.mm)) this.loadMm(e.cpu, c, req.mm, 0, false);
@@ -600,7 +585,7 @@ export class KernelModel {
     }
     // a direct local flush has no targets: nothing to predict, no CPU state for policies to read
     const snapshot = kind === 'localOnly' ? EMPTY_SNAPSHOT : this.snapshot(mm);
-    return this.openRequest(e, c, { kind, mm, pages: e.pages, gen, completedGen, cause, freedTables: null, trim, snapshot }, true).req;
+    return this.openRequest(e, c, { kind, mm, pages: e.pages, gen, completedGen, cause, freedTables: null, trim, snapshot }).req;
   }
 
   /** A batched request was first counted as an mm request: undo the generation bump. */
@@ -745,7 +730,6 @@ export class KernelModel {
         trim: false,
         snapshot: this.snapshot(mm),
       },
-      false,
     );
   }
 
@@ -754,7 +738,6 @@ export class KernelModel {
     e: TraceEvent,
     c: CpuState,
     f: Pick<FlushRequest, 'kind' | 'mm' | 'pages' | 'gen' | 'completedGen' | 'cause' | 'freedTables' | 'trim' | 'snapshot'>,
-    explicit: boolean,
   ): OpenRequest {
     const req: FlushRequest = {
       id: this.nextReqId++,
@@ -769,7 +752,7 @@ export class KernelModel {
       targets: [],
       ipis: 0,
     };
-    const open: OpenRequest = { req, initiatorDone: false, pending: 0, closed: false, explicit };
+    const open: OpenRequest = { req, initiatorDone: false, pending: 0, closed: false };
     if (c.initiating !== null) this.initiatorDone(c, e.ts);
     c.initiating = open;
     this.windowOpen.push(open);
@@ -937,9 +920,6 @@ export class KernelModel {
       else if (variant === 'lazy' && req.trim && eqSet(observed, trimmed)) kind = 'trim';
       else kind = classifyMismatch(observed, filtered, unfiltered);
       const match = kind === 'filtered' || kind === 'unfiltered' || kind === 'trim';
-      if (!match && process.env.TLBTRACE_DEBUG && variant === (this.sawReason5 ? 'lazy' : 'precise')) {
-        process.stderr.write(`MISMATCH ${variant} ${kind} req#${req.id} ts=${req.ts} cpu=${req.cpu} pid=${req.pid} mm=${req.mm} observed=[${[...observed]}] filtered=[${[...filtered]}] unfiltered=[${[...unfiltered]}] loaded=[${[...s.loadedMm].map((m) => this.mmName(m))}] lazy=[${[...s.lazy]}]\n`);
-      }
       this.opts.sink.onFidelityTargets(match, variant, kind);
     }
   }
@@ -1018,7 +998,6 @@ export class KernelModel {
       // only a task the trace showed to have an mm (a kernel thread we failed to recognise would
       // otherwise glue unrelated processes together)
       const merged = owner > 0 && this.tasks.isKnownUser(ps.nextPid) ? this.tasks.sameMm(owner, ps.nextPid) : null;
-      if (merged !== null && process.env.TLBTRACE_DEBUG) process.stderr.write(`MERGE switch ts=${ps.ts} cpu=${cpu} prev=${ps.prevPid} owner=${owner} next=${ps.nextPid}\n`);
       if (merged !== null) this.remapMm(merged.drop, merged.keep);
       ps.toMm = this.tasks.mmOf(ps.nextPid);
     }
@@ -1193,13 +1172,9 @@ export class KernelModel {
     const head = this.outbox[0];
     if (head?.open && !head.open.closed) {
       head.open.initiatorDone = true;
-      this.forcedCloses++;
       this.close(head.open, head.ev.type === 'request' ? head.ev.req.ts : 0);
     }
   }
-
-  /** requests closed early because too many events queued behind them */
-  forcedCloses = 0;
 
   private drain(): void {
     let i = 0;
