@@ -168,18 +168,18 @@ describe('sched_process_*, sched_migrate_task', () => {
 });
 
 describe('syscall entries', () => {
-  const mprotect = { kind: 'syscall_enter', name: 'mprotect', nr: 10, raw: false, args: { start: 0x7fa0500d3000n, len: 0x10000n, prot: 3n } };
+  const mprotect = { kind: 'syscall_enter', name: 'mprotect', nr: 10, raw: false, args: { start: 0x7fa0500d3000, len: 0x10000, prot: 3 } };
 
   it('reads the raw ftrace call form, 6.18 (0x for values > 9) and 6.1/6.12 (bare hex)', () => {
     // native-6.18-2cpu/sng-tlb-shootdown: sys_mprotect(start: 0x7fa0500d3000, len: 0x10000, prot: 3)
     expect(ok('sys_enter_mprotect', '(start: 0x7fa0500d3000, len: 0x10000, prot: 3)', undefined, 1)).toEqual(mprotect);
     expect(ok('sys_enter_madvise', '(start: 0x7ff78ee80000, len_in: 0x80000, behavior: 0xa)', undefined, 1)).toMatchObject({
-      args: { start: 0x7ff78ee80000n, len_in: 0x80000n, behavior: 10n },
+      args: { start: 0x7ff78ee80000, len_in: 0x80000, behavior: 10 },
     });
     // qemu-6.12-8cpu/migrate: sys_mbind(start: 7fa9dfe00000, len: 800000, mode: 2, nmask: 7fff510e7de0, maxnode: 40, flags: 2)
     expect(ok('sys_enter_mbind', '(start: 7fa9dfe00000, len: 800000, mode: 2, nmask: 7fff510e7de0, maxnode: 40, flags: 2)', undefined, 1)).toEqual({
       kind: 'syscall_enter', name: 'mbind', nr: 237, raw: false,
-      args: { start: 0x7fa9dfe00000n, len: 0x800000n, mode: 2n, nmask: 0x7fff510e7de0n, maxnode: 0x40n, flags: 2n },
+      args: { start: 0x7fa9dfe00000, len: 0x800000, mode: 2, nmask: 0x7fff510e7de0, maxnode: 0x40, flags: 2 },
     });
   });
 
@@ -187,12 +187,12 @@ describe('syscall entries', () => {
     expect(ok('sys_enter_mprotect', 'start: 0x7fa0500d3000, len: 0x00010000, prot: 0x00000003')).toEqual(mprotect);
     expect(ok('sys_enter_mremap', 'addr: 0x7fb93a255000, old_len: 0x00034000, new_len: 0x00069000, flags: 0x00000001, new_addr: 0x00000000')).toEqual({
       kind: 'syscall_enter', name: 'mremap', nr: 25, raw: false,
-      args: { addr: 0x7fb93a255000n, old_len: 0x34000n, new_len: 0x69000n, flags: 1n, new_addr: 0n },
+      args: { addr: 0x7fb93a255000, old_len: 0x34000, new_len: 0x69000, flags: 1, new_addr: 0 },
     });
     expect(ok('sys_enter_move_pages', 'pid: 0x00000000, nr_pages: 0x00000800, pages: 0x31c59750, nodes: 0x31c5d760, status: 0x31c5f770, flags: 0x00000002')).toMatchObject({
-      nr: 279, args: { nr_pages: 0x800n, flags: 2n },
+      nr: 279, args: { nr_pages: 0x800, flags: 2 },
     });
-    expect(ok('sys_enter_munmap', 'addr: 0xffffffffffffffff, len: 0x1')).toMatchObject({ args: { addr: 0xffffffffffffffffn, len: 1n } });
+    expect(ok('sys_enter_munmap', 'addr: 0xffffffffffffffff, len: 0x1')).toMatchObject({ args: { addr: 0xffffffffffffffff, len: 1 } });
   });
 
   it('maps raw_syscalls NR and positional args through the x86_64 table', () => {
@@ -200,13 +200,13 @@ describe('syscall entries', () => {
     expect(ok('sys_enter', 'NR 56 (1200011, 0, 0, 14acf690, 0, 50)')).toEqual({
       kind: 'syscall_enter', name: 'clone', nr: 56, raw: true,
       args: {
-        arg0: 0x1200011n, arg1: 0n, arg2: 0n, arg3: 0x14acf690n, arg4: 0n, arg5: 0x50n,
-        clone_flags: 0x1200011n, newsp: 0n, parent_tidptr: 0n, child_tidptr: 0x14acf690n, tls: 0n,
+        arg0: 0x1200011, arg1: 0, arg2: 0, arg3: 0x14acf690, arg4: 0, arg5: 0x50,
+        clone_flags: 0x1200011, newsp: 0, parent_tidptr: 0, child_tidptr: 0x14acf690, tls: 0,
       },
     });
-    expect(ok('sys_enter', 'NR 10 (7fa0500d3000, 10000, 3, 0, 0, 0)')).toMatchObject({ name: 'mprotect', nr: 10, args: { start: 0x7fa0500d3000n, len: 0x10000n, prot: 3n, arg2: 3n } });
-    expect(ok('sys_enter', 'NR 28 (7f0000000000, 200000, 4, 0, 0, 0)')).toMatchObject({ name: 'madvise', args: { len_in: 0x200000n, behavior: 4n } });
-    expect(ok('sys_enter', 'NR 999 (1, 2, 3, 4, 5, 6)')).toMatchObject({ name: 'nr_999', nr: 999, args: { arg0: 1n, arg5: 6n } });
+    expect(ok('sys_enter', 'NR 10 (7fa0500d3000, 10000, 3, 0, 0, 0)')).toMatchObject({ name: 'mprotect', nr: 10, args: { start: 0x7fa0500d3000, len: 0x10000, prot: 3, arg2: 3 } });
+    expect(ok('sys_enter', 'NR 28 (7f0000000000, 200000, 4, 0, 0, 0)')).toMatchObject({ name: 'madvise', args: { len_in: 0x200000, behavior: 4 } });
+    expect(ok('sys_enter', 'NR 999 (1, 2, 3, 4, 5, 6)')).toMatchObject({ name: 'nr_999', nr: 999, args: { arg0: 1, arg5: 6 } });
     for (const [nr, name] of [[9, 'mmap'], [11, 'munmap'], [12, 'brk'], [25, 'mremap'], [57, 'fork'], [58, 'vfork'], [59, 'execve'], [60, 'exit'], [231, 'exit_group'], [237, 'mbind'], [279, 'move_pages'], [435, 'clone3']] as const) {
       expect(ok('sys_enter', `NR ${nr} (0, 0, 0, 0, 0, 0)`)).toMatchObject({ name, nr });
     }
@@ -214,7 +214,7 @@ describe('syscall entries', () => {
 
   it('keeps unknown syscalls with whatever numeric args they have', () => {
     expect(ok('sys_enter_openat', 'dfd: 0xffffff9c, filename: 0x7ffd1000, flags: 0x00080000, mode: 0x00000000')).toEqual({
-      kind: 'syscall_enter', name: 'openat', nr: -1, raw: false, args: { dfd: 0xffffff9cn, filename: 0x7ffd1000n, flags: 0x80000n, mode: 0n },
+      kind: 'syscall_enter', name: 'openat', nr: -1, raw: false, args: { dfd: 0xffffff9c, filename: 0x7ffd1000, flags: 0x80000, mode: 0 },
     });
     expect(ok('sys_enter_fork', '()', undefined, 1 /* raw ftrace `sys_fork()` */)).toEqual({ kind: 'syscall_enter', name: 'fork', nr: 57, raw: false, args: {} });
   });

@@ -86,43 +86,27 @@ export function readInt(s: string, p: number): number {
   return neg ? -v : v;
 }
 
-function hexVal(c: number): number {
-  if (c >= 48 && c <= 57) return c - 48;
-  if (c >= 97 && c <= 102) return c - 87;
-  if (c >= 65 && c <= 70) return c - 55;
-  return -1;
-}
-
-const BIG_ZERO = BigInt(0);
-
 /**
- * Unsigned hex (with or without `0x`) at s[p..] as a bigint; null when there is no hex digit.
- * Values of up to 13 significant digits (52 bits) go through a number, which is much faster than
- * BigInt('0x...'). Sets readEnd.
+ * Unsigned hex (with or without `0x`) at s[p..] as a number; NaN when there is no hex digit.
+ * Exact below 2^53, and for page-aligned values (addresses, lengths) below 2^65; other values of
+ * more than 53 significant bits are rounded to the nearest double (see SyscallEnterEvent.args).
+ * Sets readEnd.
  */
-export function readHexBig(s: string, p: number): bigint | null {
+export function readHex(s: string, p: number): number {
   if (s.charCodeAt(p) === 48 && s.charCodeAt(p + 1) === 120) p += 2;
   const start = p;
-  while (s.charCodeAt(p) === 48) p++;
-  const sig = p;
   let v = 0;
-  let d: number;
-  while ((d = hexVal(s.charCodeAt(p))) >= 0) {
-    v = v * 16 + d;
-    p++;
+  let c = s.charCodeAt(p);
+  for (;;) {
+    if (c >= 48 && c <= 57) v = v * 16 + (c - 48);
+    else if (c >= 97 && c <= 102) v = v * 16 + (c - 87);
+    else if (c >= 65 && c <= 70) v = v * 16 + (c - 55);
+    else break;
+    c = s.charCodeAt(++p);
   }
   readEnd = p;
-  if (p === start) return null;
-  if (p - sig <= 13) {
-    if (v < SMALL_BIGS) return (smallBig[v] ??= BigInt(v));
-    return BigInt(v);
-  }
-  return BigInt('0x' + s.slice(sig, p));
+  return p === start ? NaN : v;
 }
-
-/** bigints for small values (prot, behavior, flags, short lengths) are shared, not allocated per event */
-const SMALL_BIGS = 1 << 16;
-const smallBig: (bigint | undefined)[] = new Array<bigint | undefined>(SMALL_BIGS).fill(undefined);
 
 /**
  * Keep one copy of a repeated string. Slices of 13+ characters are V8 "sliced strings" that keep
@@ -538,7 +522,7 @@ interface SyscallInfo {
   name: string;
   args: readonly string[];
   /** builds the args object from values in `args` order: an object literal, so one shape per syscall */
-  build: (v: bigint[]) => Record<string, bigint>;
+  build: (v: number[]) => Record<string, number>;
 }
 
 /** x86_64 numbers and the argument names the kernel's syscalls:sys_enter_* events print. */
@@ -567,12 +551,7 @@ const SYSCALL_BY_NAME = new Map(X86_64_SYSCALLS.map((x) => [x.name, x]));
  * hex with or without `0x`. For syscalls in the table every listed argument must be present and
  * numeric; for others, arguments that are not numbers (a future kernel printing strings) are left out.
  */
-const syscallVals: bigint[] = [BIG_ZERO, BIG_ZERO, BIG_ZERO, BIG_ZERO, BIG_ZERO, BIG_ZERO];
-
-/** s has `key` at q */
-function matchAt(s: string, q: number, key: string): boolean {
-  return s.slice(q, q + key.length) === key;
-}
+const syscallVals: number[] = [0, 0, 0, 0, 0, 0];
 
 function namedSyscall(name: string, s: string, p: number, h: ParsedHeader): SyscallEnterEvent | string {
   const info = SYSCALL_BY_NAME.get(name);
@@ -599,12 +578,12 @@ function namedSyscall(name: string, s: string, p: number, h: ParsedHeader): Sysc
         }
         q += 2;
       }
-      if (!matchAt(s, q, key) || s.charCodeAt(q + key.length) !== 58) {
+      if (!s.startsWith(key, q) || s.charCodeAt(q + key.length) !== 58) {
         ok = false;
         break;
       }
-      const v = readHexBig(s, q + key.length + 2);
-      if (v === null) return `sys_enter_${name}: expected a hex value for \`${key}\``;
+      const v = readHex(s, q + key.length + 2);
+      if (v !== v) return `sys_enter_${name}: expected a hex value for \`${key}\``;
       vals[k] = v;
       q = readEnd;
     }
@@ -616,15 +595,15 @@ function namedSyscall(name: string, s: string, p: number, h: ParsedHeader): Sysc
     }
   }
   // general path: any `key: value` list
-  const args: Record<string, bigint> = {};
+  const args: Record<string, number> = {};
   while (p < e) {
     const colon = s.indexOf(': ', p);
     if (colon < 0 || colon >= e) return `sys_enter_${name}: expected \`arg: value, ...\``;
     const key = s.slice(p, colon);
-    const v = readHexBig(s, colon + 2);
+    const v = readHex(s, colon + 2);
     let next = s.indexOf(', ', readEnd);
     if (next < 0 || next > e) next = e;
-    if (v !== null && readEnd === next) args[key] = v;
+    if (v === v && readEnd === next) args[key] = v;
     else if (info !== undefined && info.args.includes(key)) return `sys_enter_${name}: expected a hex value for \`${key}\``;
     p = next + 2;
   }
@@ -646,10 +625,10 @@ const rawSysEnter: PayloadParser = (s, p, h) => {
   if (nr !== nr || s.charCodeAt(readEnd) !== 32 || s.charCodeAt(readEnd + 1) !== 40) return RAW_EXPECTED;
   let q = readEnd + 2;
   const info = SYSCALL_BY_NR.get(nr);
-  const args: Record<string, bigint> = {};
+  const args: Record<string, number> = {};
   for (let i = 0; ; i++) {
-    const v = readHexBig(s, q);
-    if (v === null) return RAW_EXPECTED;
+    const v = readHex(s, q);
+    if (v !== v) return RAW_EXPECTED;
     args[RAW_ARG_NAMES[i] ?? `arg${i}`] = v;
     if (info !== undefined && i < info.args.length) args[info.args[i]!] = v;
     const c = s.charCodeAt(readEnd);

@@ -149,11 +149,15 @@ export interface SyscallEnterEvent extends EventHeader {
   /** true when it came from raw_syscalls:sys_enter (`NR 10 (...)`), so it counts as event `sys_enter` */
   raw: boolean;
   /**
-   * arguments by name as unsigned 64-bit values (bigint: addresses need all 64 bits).
+   * arguments by name as unsigned 64-bit values held in a number: exact below 2^53 and for
+   * page-aligned values (addresses, lengths) below 2^65 (user addresses are below 2^57 even with
+   * 5-level paging); other values with more than 53 significant bits (a `-1` fd) are rounded.
+   * Numbers, not bigints: a madvise storm makes millions of these, and nothing downstream needs
+   * the low bits of a huge value.
    * raw_syscalls gives positional args: named `arg0`..`arg5`, and also by their real names
    * for the syscalls we know (start, len, prot, behavior, ...).
    */
-  args: Record<string, bigint>;
+  args: Record<string, number>;
 }
 
 /** vmscan reclaim markers: cause attribution for batched reclaim flushes */

@@ -25,15 +25,15 @@ import type { FlushRequest, ModelEvent, SyscallModelEvent } from '../model/types
 import type { PolicyDefinition } from './policy.js';
 import { Tally } from './replay.js';
 
-const PAGE = 4096n;
+const PAGE = 4096;
 /** the same syscall entry recorded by two tracepoints lands within microseconds */
 const DUPLICATE_WINDOW_NS = 1_000_000;
 /** PROT_READ | PROT_WRITE | PROT_EXEC (include/uapi/asm-generic/mman-common.h) */
 const PROT_MASK = 7;
 
 interface Interval {
-  start: bigint;
-  end: bigint;
+  start: number;
+  end: number;
   prot: number;
 }
 
@@ -42,7 +42,7 @@ export class ProtectionMap {
   private list: Interval[] = [];
 
   /** old protections over [start, end): null when some part is unknown */
-  lookup(start: bigint, end: bigint): number[] | null {
+  lookup(start: number, end: number): number[] | null {
     const out: number[] = [];
     let at = start;
     for (const iv of this.list) {
@@ -56,7 +56,7 @@ export class ProtectionMap {
     return at >= end ? out : null;
   }
 
-  remove(start: bigint, end: bigint): void {
+  remove(start: number, end: number): void {
     const next: Interval[] = [];
     for (const iv of this.list) {
       if (iv.end <= start || iv.start >= end) {
@@ -69,7 +69,7 @@ export class ProtectionMap {
     this.list = next;
   }
 
-  assign(start: bigint, end: bigint, prot: number): void {
+  assign(start: number, end: number, prot: number): void {
     this.remove(start, end);
     let i = 0;
     while (i < this.list.length && this.list[i]!.start < start) i++;
@@ -83,9 +83,10 @@ export class ProtectionMap {
 
 type Verdict = 'promotion' | 'demotion' | 'undecidable';
 
-export function pageRange(start: bigint, len: bigint): [bigint, bigint] {
-  const s = start & ~(PAGE - 1n);
-  const e = (start + len + PAGE - 1n) & ~(PAGE - 1n);
+export function pageRange(start: number, len: number): [number, number] {
+  // not `& ~(PAGE - 1)`: bitwise operators truncate to 32 bits
+  const s = Math.floor(start / PAGE) * PAGE;
+  const e = Math.ceil((start + len) / PAGE) * PAGE;
   return [s, e];
 }
 

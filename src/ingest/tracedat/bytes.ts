@@ -1,8 +1,7 @@
 // Endian-aware reads on DataViews. trace.dat numbers are in the file's endianness (byte 0 of the
 // header after the version string: 0 little, 1 big; trace-cmd.dat.v7(5) "INITIAL FORMAT").
 // 64-bit values come back as JS numbers (exact below 2^53, which covers nanosecond timestamps for
-// 104 days of uptime and every length/offset in a file); syscall arguments become bigints
-// through BigCache.
+// 104 days of uptime and every length/offset in a file, and page-aligned syscall arguments).
 
 export const TWO32 = 4294967296;
 
@@ -86,29 +85,3 @@ export function fixedString(buf: Buffer, p: number, end: number): string {
   return buf.toString(ascii ? 'latin1' : 'utf8', p, q);
 }
 
-/**
- * Syscall arguments repeat (lengths, flags, the same few addresses): a small direct-mapped cache
- * of the bigints already made saves most allocations. BigInts are immutable, so sharing is safe.
- */
-export class BigCache {
-  private readonly keys = new Float64Array(4096).fill(-1);
-  private readonly vals: bigint[] = new Array<bigint>(4096).fill(0n);
-
-  /** the unsigned 64-bit value at `p` */
-  u64(dv: DataView, p: number, le: boolean): bigint {
-    const hi = dv.getUint32(le ? p + 4 : p, le);
-    const lo = dv.getUint32(le ? p : p + 4, le);
-    if (hi >= 0x200000) return (BigInt(hi) << 32n) | BigInt(lo);
-    return this.of(hi * TWO32 + lo);
-  }
-
-  /** a non-negative integer below 2^53 */
-  of(v: number): bigint {
-    const slot = (v ^ (v / 4096)) & 4095;
-    if (this.keys[slot] === v) return this.vals[slot]!;
-    const b = BigInt(v);
-    this.keys[slot] = v;
-    this.vals[slot] = b;
-    return b;
-  }
-}

@@ -15,7 +15,7 @@
 // One Spec per event id is built once (field offsets resolved); decoding is a switch on its kind.
 
 import type { TraceEvent } from '../../events/types.js';
-import { BigCache, fixedString, hexOf, hi32, lo32, readSigned, readUnsigned } from './bytes.js';
+import { fixedString, hexOf, hi32, lo32, readSigned, readUnsigned, u64 } from './bytes.js';
 import type { CommTable } from './comms.js';
 import type { EventFormat, FieldDef } from './format.js';
 import type { Kallsyms } from './kallsyms.js';
@@ -65,7 +65,7 @@ export interface Spec {
   need: number;
 }
 
-type ArgsBuilder = (dv: DataView, rec: number, le: boolean, big: BigCache) => Record<string, bigint>;
+type ArgsBuilder = (dv: DataView, rec: number, le: boolean, u64: (dv: DataView, p: number, le: boolean) => number) => Record<string, number>;
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -83,15 +83,15 @@ function argsBuilder(names: string[], refs: Ref[]): ArgsBuilder | null {
     const r = refs[i]!;
     if (!IDENT.test(name) || !Number.isInteger(r.off) || r.off < 0 || r.off > 0xffff) return null;
     let expr: string;
-    if (r.size === 8) expr = `big.u64(dv, rec + ${r.off}, le)`;
-    else if (r.size === 4) expr = `big.of(dv.getUint32(rec + ${r.off}, le))`;
-    else if (r.size === 2) expr = `big.of(dv.getUint16(rec + ${r.off}, le))`;
-    else if (r.size === 1) expr = `big.of(dv.getUint8(rec + ${r.off}))`;
+    if (r.size === 8) expr = `u64(dv, rec + ${r.off}, le)`;
+    else if (r.size === 4) expr = `dv.getUint32(rec + ${r.off}, le)`;
+    else if (r.size === 2) expr = `dv.getUint16(rec + ${r.off}, le)`;
+    else if (r.size === 1) expr = `dv.getUint8(rec + ${r.off})`;
     else return null;
     parts.push(`${JSON.stringify(name)}: ${expr}`);
   }
   try {
-    return new Function('dv', 'rec', 'le', 'big', `"use strict"; return { ${parts.join(', ')} };`) as ArgsBuilder;
+    return new Function('dv', 'rec', 'le', 'u64', `"use strict"; return { ${parts.join(', ')} };`) as ArgsBuilder;
   } catch {
     return null;
   }
@@ -203,7 +203,6 @@ const RAW_ARG_KEYS = ['arg0', 'arg1', 'arg2', 'arg3', 'arg4', 'arg5'];
 export class EventDecoder {
   /** by event id; filled on first use */
   readonly specs: (Spec | undefined)[] = [];
-  private readonly big = new BigCache();
   private readonly formats = new Map<number, EventFormat>();
   readonly commonPidOff: number;
   readonly commonFlagsOff: number;
@@ -534,15 +533,15 @@ export class EventDecoder {
         };
       case Kind.Syscall: {
         const le = this.ctx.le;
-        let args: Record<string, bigint>;
-        if (spec.makeArgs) args = spec.makeArgs(dv, rec, le, this.big);
+        let args: Record<string, number>;
+        if (spec.makeArgs) args = spec.makeArgs(dv, rec, le, u64);
         else {
           args = {};
           const names = spec.argNames;
           for (let i = 0; i < names.length; i++) {
             const r = refs[i + 1]!;
             const p = rec + r.off;
-            args[names[i]!] = r.size === 8 ? this.big.u64(dv, p, le) : this.big.of(readUnsigned(dv, p, r.size, le));
+            args[names[i]!] = r.size === 8 ? u64(dv, p, le) : readUnsigned(dv, p, r.size, le);
           }
         }
         return {
@@ -567,11 +566,11 @@ export class EventDecoder {
         const nr = this.num(dv, rec, refs[0]!);
         const a = refs[1]!;
         const es = a.size >= 48 ? 8 : 4; // unsigned long args[6]
-        const args: Record<string, bigint> = {};
-        const vals: bigint[] = [];
+        const args: Record<string, number> = {};
+        const vals: number[] = [];
         for (let i = 0; i < 6; i++) {
           const p = rec + a.off + i * es;
-          const v = es === 8 ? this.big.u64(dv, p, le) : this.big.of(dv.getUint32(p, le));
+          const v = es === 8 ? u64(dv, p, le) : dv.getUint32(p, le);
           vals.push(v);
           args[RAW_ARG_KEYS[i]!] = v;
         }

@@ -161,12 +161,12 @@ function expectedPayload(e: TraceEvent, p: string): Record<string, unknown> | un
       if (e.raw) {
         m = /^NR (-?\d+) \(([^)]*)\)$/.exec(p);
         if (!m) return { unparsed: p };
-        const args: Record<string, bigint> = {};
-        m[2]!.split(', ').forEach((x, i) => (args[`arg${i}`] = BigInt('0x' + x)));
+        const args: Record<string, number> = {};
+        m[2]!.split(', ').forEach((x, i) => (args[`arg${i}`] = Number('0x' + x)));
         return { nr: Number(m[1]), positional: args };
       }
-      const args: Record<string, bigint> = {};
-      for (const a of p.matchAll(/(\w+): 0x([0-9a-f]+)/g)) args[a[1]!] = BigInt('0x' + a[2]!);
+      const args: Record<string, number> = {};
+      for (const a of p.matchAll(/(\w+): 0x([0-9a-f]+)/g)) args[a[1]!] = Number('0x' + a[2]!);
       return { args };
     }
     default:
