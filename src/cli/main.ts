@@ -10,7 +10,20 @@ import { UsageError } from './errors.js';
 
 export const INTERNAL_ERROR = 70;
 
+/**
+ * `tlbtrace analyze x | head`: the reader went away. That is how a pipe ends, not an error: stop
+ * quietly (141, as a shell reports death by SIGPIPE) instead of dying on an unhandled 'error' event.
+ */
+function quietOnClosedPipe(): void {
+  if (process.stdout.listenerCount('error') > 0) return;
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(141);
+    throw err;
+  });
+}
+
 export async function main(argv: string[]): Promise<number> {
+  quietOnClosedPipe();
   const program = new Command();
   program
     .name('tlbtrace')
