@@ -66,6 +66,8 @@ class PidUnion {
   }
 }
 
+const MEMO_SIZE = 256;
+
 export interface MmIdentity {
   /** the mm was replaced by exec: its name stays the comm it had */
   frozen?: boolean;
@@ -93,6 +95,17 @@ export class TaskRegistry {
   /** true once an event header carried a tgid (TGID column, perf -F +pid, trace.dat saved tgids) */
   tgidKnown: boolean;
 
+  /**
+   * Bumped by every change that can alter a task's record or its mm (a task made or forgotten, a
+   * tgid learned, a kernel-thread flag flipped, processes merged, exec): callers' caches and the
+   * mmOf() memo below are valid while it stays the same.
+   */
+  epoch = 0;
+  /** mmOf() memo, direct-mapped by pid: the hot path asks for the same few pids millions of times */
+  private readonly memoPid = new Int32Array(MEMO_SIZE).fill(-1);
+  private readonly memoMm = new Int32Array(MEMO_SIZE);
+  private readonly memoEpoch = new Float64Array(MEMO_SIZE).fill(-1);
+
   constructor(tgidKnown: boolean) {
     this.tgidKnown = tgidKnown;
   }
@@ -103,14 +116,19 @@ export class TaskRegistry {
    * that process's mm: `merged` says which (the caller remaps state keyed by it).
    */
   see(pid: number, tgid: number, comm: string): TaskInfo {
-    if (tgid > 0 && !this.tgidKnown) this.tgidKnown = true;
+    if (tgid > 0 && !this.tgidKnown) {
+      this.tgidKnown = true;
+      this.epoch++;
+    }
     let t = this.tasks.get(pid);
     if (t === undefined) {
       t = { pid, comm, tgid: tgid >= 0 ? tgid : pid, tgidProvisional: tgid < 0, kernelThread: this.classify(pid, comm) };
       this.tasks.set(pid, t);
+      this.epoch++;
     } else {
       if (t.comm !== comm && comm !== '<...>' && comm !== '') t.comm = comm;
       if (tgid >= 0 && t.tgid !== tgid) {
+        this.epoch++;
         const oldKey = t.tgid;
         t.tgid = tgid;
         if (t.tgidProvisional && this.tgidKnown) {
@@ -123,7 +141,10 @@ export class TaskRegistry {
           }
         }
       }
-      if (tgid >= 0) t.tgidProvisional = false;
+      if (tgid >= 0 && t.tgidProvisional) {
+        t.tgidProvisional = false;
+        this.epoch++;
+      }
     }
     return t;
   }
@@ -138,6 +159,7 @@ export class TaskRegistry {
       if (comm && t.comm !== comm) {
         t.comm = comm;
         if (!this.knownUser.has(pid)) t.kernelThread = this.classify(pid, comm);
+        this.epoch++;
       }
       return t;
     }
@@ -151,11 +173,15 @@ export class TaskRegistry {
   }
 
   onFork(parentPid: number, childPid: number, childComm: string): void {
+    this.epoch++;
     if (parentPid === 2) this.kthreadChildren.add(childPid);
     const parent = this.tasks.get(parentPid);
     const child = this.seeNamed(childPid, childComm);
-    if (parentPid === 2) child.kernelThread = true;
-    else if (parent && !parent.kernelThread) {
+    if (parentPid === 2) {
+      // a reused pid: evidence about the task that had it before does not carry over
+      this.knownUser.delete(childPid);
+      child.kernelThread = true;
+    } else if (parent && !parent.kernelThread) {
       // only kthreadd makes kernel threads: a user task's child is a user task
       child.kernelThread = false;
       this.knownUser.add(childPid);
@@ -164,10 +190,11 @@ export class TaskRegistry {
 
   /** Evidence that a pid has an mm of its own (made an mm syscall, logged a switch-in flush, initiated a flush). */
   markUser(pid: number): void {
-    if (pid === 0) return;
+    if (pid === 0 || this.knownUser.has(pid)) return; // known users are never flagged kernel threads again
     this.knownUser.add(pid);
     const t = this.tasks.get(pid);
     if (t) t.kernelThread = false;
+    this.epoch++;
   }
 
   /** The trace proved this task has an mm (syscall, flush, switch-in flush, forked by a user task). */
@@ -178,6 +205,7 @@ export class TaskRegistry {
   /** exec gives the process a new mm. */
   onExec(pid: number, commBefore?: string): void {
     this.markUser(pid);
+    this.epoch++;
     const key = this.processKey(pid);
     // the old mm keeps the name it had (the comm before exec), so reports tell the two apart
     const old = this.mmOfProcess.get(key);
@@ -200,6 +228,7 @@ export class TaskRegistry {
     if (ka === kb) return null;
     const ma = this.mmOfProcess.get(ka);
     const mb = this.mmOfProcess.get(kb);
+    this.epoch++;
     this.union.union(a, b);
     const root = this.union.find(a);
     // keep the older mm id so counters attributed so far stay together
@@ -224,13 +253,22 @@ export class TaskRegistry {
 
   /** The mm a task runs in, or INIT_MM for kernel threads. */
   mmOf(pid: number): number {
+    const slot = pid & (MEMO_SIZE - 1);
+    if (this.memoPid[slot] === pid && this.memoEpoch[slot] === this.epoch) return this.memoMm[slot]!;
     const t = this.tasks.get(pid);
-    if (t === undefined || t.kernelThread) return INIT_MM;
-    const key = this.processKey(pid);
-    let mm = this.mmOfProcess.get(key);
-    if (mm === undefined) {
-      mm = this.newMm(key, t.comm);
-      this.mmOfProcess.set(key, mm);
+    let mm: number | undefined = INIT_MM;
+    if (t !== undefined && !t.kernelThread) {
+      const key = this.processKey(pid);
+      mm = this.mmOfProcess.get(key);
+      if (mm === undefined) {
+        mm = this.newMm(key, t.comm);
+        this.mmOfProcess.set(key, mm);
+      }
+    }
+    if (pid >= 0 && pid <= 0x7fffffff) {
+      this.memoPid[slot] = pid;
+      this.memoMm[slot] = mm;
+      this.memoEpoch[slot] = this.epoch;
     }
     return mm;
   }
@@ -240,6 +278,7 @@ export class TaskRegistry {
     if (pid < 0) return;
     const t = this.tasks.get(pid);
     if (t === undefined) return;
+    this.epoch++;
     const key = this.processKey(pid);
     if (this.mmOfProcess.get(key) === mm && key === pid) this.mmOfProcess.delete(key);
     this.mmInfo.delete(mm);

@@ -4,7 +4,7 @@
 import type { TraceEvent } from '../events/types.js';
 import { Diagnostics } from '../ingest/diagnostics.js';
 import { openTrace } from '../ingest/index.js';
-import type { IngestOptions, TraceMeta } from '../ingest/source.js';
+import type { IngestOptions, TraceMeta, TraceSource } from '../ingest/source.js';
 import { KernelModel } from '../model/model.js';
 import { ObservedAccounting } from '../model/observed.js';
 import type { ModelContext, ModelEvent } from '../model/types.js';
@@ -41,6 +41,7 @@ export function selectPolicies(names: string[] | undefined): PolicyDefinition[] 
 class InputStats {
   events = 0;
   byCpu: number[] = [];
+  /** NaN until the CPU's first event */
   firstTsCpu: number[] = [];
   lastTsCpu: number[] = [];
   lostCpu: number[] = [];
@@ -48,10 +49,10 @@ class InputStats {
   firstTs = Infinity;
   lastTs = -Infinity;
 
-  /** per-kind counts (hot path: no string building per event); names resolved at the end */
-  private byKind = new Map<string, number>();
-  private otherByName = new Map<string, number>();
-  private syscallByName = new Map<string, number>();
+  /** per-kind counts (hot path: no string building, one map lookup per event); names resolved at the end */
+  private byKind = new Map<string, { n: number }>();
+  private otherByName = new Map<string, { n: number }>();
+  private syscallByName = new Map<string, { n: number }>();
   private rawSyscalls = 0;
 
   see(e: TraceEvent): void {
@@ -61,34 +62,55 @@ class InputStats {
       return;
     }
     this.events++;
-    if (e.kind === 'other') this.otherByName.set(e.name, (this.otherByName.get(e.name) ?? 0) + 1);
+    if (e.kind === 'other') count(this.otherByName, e.name);
     else if (e.kind === 'syscall_enter') {
       if (e.raw) this.rawSyscalls++;
-      else this.syscallByName.set(e.name, (this.syscallByName.get(e.name) ?? 0) + 1);
-    } else this.byKind.set(e.kind, (this.byKind.get(e.kind) ?? 0) + 1);
+      else count(this.syscallByName, e.name);
+    } else count(this.byKind, e.kind);
     const cpu = e.cpu;
-    this.byCpu[cpu] = (this.byCpu[cpu] ?? 0) + 1;
-    if (this.firstTsCpu[cpu] === undefined) this.firstTsCpu[cpu] = e.ts;
-    this.lastTsCpu[cpu] = e.ts;
-    if (e.ts < this.firstTs) this.firstTs = e.ts;
-    if (e.ts > this.lastTs) this.lastTs = e.ts;
+    const ts = e.ts;
+    if (cpu >= this.byCpu.length) this.growCpus(cpu);
+    this.byCpu[cpu]!++;
+    if (this.firstTsCpu[cpu] !== this.firstTsCpu[cpu]) this.firstTsCpu[cpu] = ts; // NaN: no event yet
+    this.lastTsCpu[cpu] = ts;
+    if (ts < this.firstTs) this.firstTs = ts;
+    if (ts > this.lastTs) this.lastTs = ts;
+  }
+
+  private growCpus(cpu: number): void {
+    for (let i = this.byCpu.length; i <= cpu; i++) {
+      this.byCpu.push(0);
+      this.firstTsCpu.push(NaN);
+      this.lastTsCpu.push(NaN);
+    }
   }
 
   /** event name -> count, named as eventName() names them (the kernel's event names) */
   get byType(): Map<string, number> {
     const out = new Map<string, number>();
     const add = (k: string, n: number) => out.set(k, (out.get(k) ?? 0) + n);
-    for (const [k, n] of this.byKind) add(k, n);
-    for (const [k, n] of this.otherByName) add(k, n);
-    for (const [k, n] of this.syscallByName) add(`sys_enter_${k}`, n);
+    for (const [k, c] of this.byKind) add(k, c.n);
+    for (const [k, c] of this.otherByName) add(k, c.n);
+    for (const [k, c] of this.syscallByName) add(`sys_enter_${k}`, c.n);
     if (this.rawSyscalls > 0) add('sys_enter', this.rawSyscalls);
     return out;
   }
 }
 
+function count(m: Map<string, { n: number }>, key: string): void {
+  const c = m.get(key);
+  if (c !== undefined) c.n++;
+  else m.set(key, { n: 1 });
+}
+
 export async function analyzeTrace(paths: string[], opts: AnalyzeOptions = {}): Promise<Summary> {
   const diag = new Diagnostics({ strict: opts.strict });
   const source = await openTrace(paths, opts.ingest ?? {}, diag);
+  return analyzeSource(source, diag, opts);
+}
+
+/** The analysis of an already opened trace (an embedder's own TraceSource, the benchmark's replay). */
+export async function analyzeSource(source: TraceSource, diag: Diagnostics, opts: AnalyzeOptions = {}): Promise<Summary> {
   const meta = source.meta;
   const definitions = selectPolicies(opts.policies);
   const cost: CostModel = { ...DEFAULT_COST, ...(opts.cost ?? {}), sources: DEFAULT_COST.sources };
@@ -100,8 +122,11 @@ export async function analyzeTrace(paths: string[], opts: AnalyzeOptions = {}): 
   };
   accounting.mmLabel = mmLabel;
   const runs: Array<{ def: PolicyDefinition; run: PolicyRun; params: Record<string, ParamValue> }> = [];
+  // each model event goes only to the policies that read its type (PolicyRun.reads)
+  const readers: Record<ModelEvent['type'], PolicyRun[]> = { request: [], switch: [], syscall: [], mmExit: [] };
   const emit = (ev: ModelEvent) => {
-    for (const r of runs) r.run.onEvent(ev);
+    const list = readers[ev.type];
+    for (let i = 0; i < list.length; i++) list[i]!.onEvent(ev);
   };
   const model = new KernelModel({ cpus: meta.declaredCpus ?? 1, tgidKnown: meta.tgidKnown, emit, sink: accounting });
   const stats = new InputStats();
@@ -139,6 +164,7 @@ export async function analyzeTrace(paths: string[], opts: AnalyzeOptions = {}): 
       series: { add: (key, ts, n = 1) => accounting.series.add(row, key, ts, n) },
     });
     runs.push({ def, run, params });
+    for (const type of run.reads ?? (Object.keys(readers) as Array<ModelEvent['type']>)) readers[type].push(run);
   }
 
   for await (const batch of source.events()) {
@@ -256,7 +282,8 @@ function inputSection(
   const lossy = meta.entriesInBuffer !== undefined && meta.entriesWritten !== undefined && meta.entriesInBuffer < meta.entriesWritten;
   const anyMarkers = stats.lostMarkersCpu.some((n) => (n ?? 0) > 0);
   for (let i = 0; i < cpus; i++) {
-    const first = stats.firstTsCpu[i];
+    const f = stats.firstTsCpu[i];
+    const first = f === undefined || f !== f ? undefined : f;
     // A CPU whose ring buffer overwrote its oldest events starts later than the others: with a
     // lossy header, the CPU(s) starting last are the cut ones.
     const historyCut =
@@ -268,7 +295,7 @@ function inputSection(
       lostEvents: stats.lostCpu[i] ?? 0,
       lostMarkers: stats.lostMarkersCpu[i] ?? 0,
       firstTs: first === undefined ? null : sec(first),
-      lastTs: stats.lastTsCpu[i] === undefined ? null : sec(stats.lastTsCpu[i]!),
+      lastTs: first === undefined ? null : sec(stats.lastTsCpu[i]!),
       historyCut,
     });
   }

@@ -156,6 +156,7 @@ export const batched: PolicyDefinition = {
     }
 
     return {
+      reads: ['request', 'switch', 'syscall'],
       onEvent,
       finish() {
         for (const b of [...open.values()]) flush(b, b.lastTs);

@@ -84,6 +84,7 @@ export function replayDeferred(ctx: PolicyContext, deferRunning: (req: FlushRequ
   }
 
   return {
+    reads: ['request', 'switch', 'mmExit'],
     onEvent(e: ModelEvent) {
       if (e.type === 'request') onRequest(e.req);
       else if (e.type === 'switch') deferrals.onSwitch(e);

@@ -174,6 +174,7 @@ export const generation: PolicyDefinition = {
     }
 
     return {
+      reads: ['request', 'switch', 'syscall', 'mmExit'],
       onEvent(e: ModelEvent) {
         switch (e.type) {
           case 'request':

@@ -79,6 +79,7 @@ export const ladderNoLazyFilter: PolicyDefinition = {
     }
 
     return {
+      reads: ['request', 'switch'],
       onEvent(e) {
         if (e.type === 'request') onRequest(e.req);
         else if (e.type === 'switch' && !e.toKernelThread) leftMm[e.cpu] = -1;

@@ -53,6 +53,7 @@ export const ladderPerPage: PolicyDefinition = {
     }
 
     return {
+      reads: ['request'],
       onEvent(e) {
         if (e.type === 'request') onRequest(e.req);
       },

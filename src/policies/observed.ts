@@ -41,6 +41,7 @@ export const observed: PolicyDefinition = {
     }
 
     return {
+      reads: ['request'],
       onEvent(e) {
         if (e.type === 'request') onRequest(e.req);
       },

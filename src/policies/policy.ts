@@ -57,6 +57,11 @@ export interface PolicyOutcome {
 }
 
 export interface PolicyRun {
+  /**
+   * The event types onEvent() does anything with; absent means all. The pipeline routes only
+   * these: a madvise storm is a million syscall events that most policies never look at.
+   */
+  readonly reads?: ReadonlyArray<ModelEvent['type']>;
   onEvent(e: ModelEvent): void;
   finish(): PolicyOutcome;
 }

@@ -120,8 +120,9 @@ export const promotion: PolicyDefinition = {
       const name = e.e.name;
       // only calls that change protections or remove ranges matter here (madvise storms are common)
       if (name !== 'mprotect' && name !== 'pkey_mprotect' && name !== 'munmap' && name !== 'mremap') {
-        inProgress.delete(e.e.pid);
-        lastEntry.delete(e.e.pid);
+        // (size checks first: in a madvise storm both maps are empty and this runs a million times)
+        if (inProgress.size > 0) inProgress.delete(e.e.pid);
+        if (lastEntry.size > 0) lastEntry.delete(e.e.pid);
         return;
       }
       const a = e.e.args;
@@ -192,6 +193,7 @@ export const promotion: PolicyDefinition = {
     }
 
     return {
+      reads: ['request', 'syscall', 'mmExit'],
       onEvent(e: ModelEvent) {
         switch (e.type) {
           case 'request':

@@ -125,6 +125,7 @@ export const targeted: PolicyDefinition = {
     }
 
     return {
+      reads: ['request'],
       onEvent(e) {
         if (e.type !== 'request') return;
         const req = e.req;
