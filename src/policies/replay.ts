@@ -81,7 +81,11 @@ class CallbackQueues {
   pendingAt(cpu: number, ts: number): boolean {
     const list = this.perCpu[cpu];
     if (list === undefined) return false;
-    for (const [q, d] of list) if (q <= ts && d > ts) return true;
+    // newest first: a callback pending at `ts` is most likely a recent one
+    for (let i = list.length - 1; i >= 0; i--) {
+      const iv = list[i]!;
+      if (iv[0] <= ts && iv[1] > ts) return true;
+    }
     return false;
   }
 
