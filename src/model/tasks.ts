@@ -5,6 +5,8 @@
 //     `tlb_flush 0` after it means switch_mm_irqs_off() saw prev == next (same mm, no event).
 // Kernel threads own no mm: they borrow the loaded one lazily (enter_lazy_tlb()).
 
+import type { SyscallModelEvent } from './types.js';
+
 export const INIT_MM = 0; // init_mm: loaded by idle/kernel threads after leave_mm or a lazy flush
 
 export interface TaskInfo {
@@ -16,6 +18,13 @@ export interface TaskInfo {
   /** past sched_process_exit: exit_mm() dropped its mm, it runs lazily like a kernel thread */
   exited?: boolean;
   kernelThread: boolean;
+  /** the trace proved the task has an mm (mirrors TaskRegistry's known-user set, for the hot path) */
+  user: boolean;
+  /** Kernel-model state kept on the record (a pid-keyed map lookup per event saved):
+   * the task's last syscall entry (cause attribution, double-traced calls) */
+  lastSyscall: { name: string; ts: number; raw: boolean } | null;
+  /** its newest syscall entry not yet handed to the policies (see KernelModel: coalescing) */
+  pendingSyscall: SyscallModelEvent | null;
 }
 
 /** Comm prefixes of kernel threads on x86 Linux (children of kthreadd have no mm). */
@@ -122,7 +131,8 @@ export class TaskRegistry {
     }
     let t = this.tasks.get(pid);
     if (t === undefined) {
-      t = { pid, comm, tgid: tgid >= 0 ? tgid : pid, tgidProvisional: tgid < 0, kernelThread: this.classify(pid, comm) };
+      const user = this.knownUser.has(pid);
+      t = { pid, comm, tgid: tgid >= 0 ? tgid : pid, tgidProvisional: tgid < 0, kernelThread: this.classify(pid, comm), user, lastSyscall: null, pendingSyscall: null };
       this.tasks.set(pid, t);
       this.epoch++;
     } else {
@@ -180,10 +190,12 @@ export class TaskRegistry {
     if (parentPid === 2) {
       // a reused pid: evidence about the task that had it before does not carry over
       this.knownUser.delete(childPid);
+      child.user = false;
       child.kernelThread = true;
     } else if (parent && !parent.kernelThread) {
       // only kthreadd makes kernel threads: a user task's child is a user task
       child.kernelThread = false;
+      child.user = true;
       this.knownUser.add(childPid);
     }
   }
@@ -193,7 +205,10 @@ export class TaskRegistry {
     if (pid === 0 || this.knownUser.has(pid)) return; // known users are never flagged kernel threads again
     this.knownUser.add(pid);
     const t = this.tasks.get(pid);
-    if (t) t.kernelThread = false;
+    if (t) {
+      t.kernelThread = false;
+      t.user = true;
+    }
     this.epoch++;
   }
 

@@ -128,7 +128,8 @@ export async function analyzeSource(source: TraceSource, diag: Diagnostics, opts
     const list = readers[ev.type];
     for (let i = 0; i < list.length; i++) list[i]!.onEvent(ev);
   };
-  const model = new KernelModel({ cpus: meta.declaredCpus ?? 1, tgidKnown: meta.tgidKnown, emit, sink: accounting });
+  const everySyscall = new Set<string>();
+  const model = new KernelModel({ cpus: meta.declaredCpus ?? 1, tgidKnown: meta.tgidKnown, emit, sink: accounting, everySyscall });
   const stats = new InputStats();
   const ctx: ModelContext = {
     get cpus() {
@@ -165,6 +166,7 @@ export async function analyzeSource(source: TraceSource, diag: Diagnostics, opts
     });
     runs.push({ def, run, params });
     for (const type of run.reads ?? (Object.keys(readers) as Array<ModelEvent['type']>)) readers[type].push(run);
+    for (const name of run.everySyscall ?? []) everySyscall.add(name);
   }
 
   for await (const batch of source.events()) {

@@ -62,6 +62,13 @@ export interface PolicyRun {
    * these: a madvise storm is a million syscall events that most policies never look at.
    */
   readonly reads?: ReadonlyArray<ModelEvent['type']>;
+  /**
+   * Syscalls whose every entry this policy must see (promotion: mprotect, munmap, ...). Entries of
+   * other syscalls are coalesced per task: of a run of one task's entries with no other model event
+   * in between, only the last one arrives. A policy may keep of those only per-task "last entry"
+   * state (its time, its advice), which the last entry of the run decides.
+   */
+  readonly everySyscall?: ReadonlyArray<string>;
   onEvent(e: ModelEvent): void;
   finish(): PolicyOutcome;
 }

@@ -194,6 +194,8 @@ export const promotion: PolicyDefinition = {
 
     return {
       reads: ['request', 'syscall', 'mmExit'],
+      // every protection change and unmap updates the range map; others only end a call (coalesced)
+      everySyscall: ['mprotect', 'pkey_mprotect', 'munmap', 'mremap'],
       onEvent(e: ModelEvent) {
         switch (e.type) {
           case 'request':
