@@ -65,7 +65,7 @@ export interface Spec {
   need: number;
 }
 
-type ArgsBuilder = (dv: DataView, rec: number, le: boolean, u64: (dv: DataView, p: number, le: boolean) => number) => Record<string, number>;
+type ArgsBuilder = (dv: DataView, rec: number) => Record<string, number>;
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -76,22 +76,27 @@ const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
  * is generated from the format's field names and offsets, which are validated first (identifiers
  * and integers only), so file content can never become code. null: fall back to the loop.
  */
-function argsBuilder(names: string[], refs: Ref[]): ArgsBuilder | null {
+function argsBuilder(names: string[], refs: Ref[], le: boolean): ArgsBuilder | null {
   const parts: string[] = [];
   for (let i = 0; i < names.length; i++) {
     const name = names[i]!;
     const r = refs[i]!;
     if (!IDENT.test(name) || !Number.isInteger(r.off) || r.off < 0 || r.off > 0xffff) return null;
+    // one builder per byte order, so the 64-bit reads are two inline loads (no call per field)
+    const p = `rec + ${r.off}`;
     let expr: string;
-    if (r.size === 8) expr = `u64(dv, rec + ${r.off}, le)`;
-    else if (r.size === 4) expr = `dv.getUint32(rec + ${r.off}, le)`;
-    else if (r.size === 2) expr = `dv.getUint16(rec + ${r.off}, le)`;
-    else if (r.size === 1) expr = `dv.getUint8(rec + ${r.off})`;
+    if (r.size === 8) {
+      expr = le
+        ? `dv.getUint32(${p} + 4, true) * 4294967296 + dv.getUint32(${p}, true)`
+        : `dv.getUint32(${p}, false) * 4294967296 + dv.getUint32(${p} + 4, false)`;
+    } else if (r.size === 4) expr = `dv.getUint32(${p}, ${le})`;
+    else if (r.size === 2) expr = `dv.getUint16(${p}, ${le})`;
+    else if (r.size === 1) expr = `dv.getUint8(${p})`;
     else return null;
     parts.push(`${JSON.stringify(name)}: ${expr}`);
   }
   try {
-    return new Function('dv', 'rec', 'le', 'u64', `"use strict"; return { ${parts.join(', ')} };`) as ArgsBuilder;
+    return new Function('dv', 'rec', `"use strict"; return { ${parts.join(', ')} };`) as ArgsBuilder;
   } catch {
     return null;
   }
@@ -265,7 +270,7 @@ export class EventDecoder {
         refs.push(ref(f));
       }
     }
-    const makeArgs = kind === Kind.Syscall ? argsBuilder(argNames, refs.slice(1)) : null;
+    const makeArgs = kind === Kind.Syscall ? argsBuilder(argNames, refs.slice(1), this.ctx.le) : null;
     const sysName = kind === Kind.Syscall ? fmt.name.slice('sys_enter_'.length) : '';
     const sysNr = SYSCALL_BY_NAME.get(sysName)?.nr ?? -1;
     let need = this.headerNeed;
@@ -534,7 +539,7 @@ export class EventDecoder {
       case Kind.Syscall: {
         const le = this.ctx.le;
         let args: Record<string, number>;
-        if (spec.makeArgs) args = spec.makeArgs(dv, rec, le, u64);
+        if (spec.makeArgs) args = spec.makeArgs(dv, rec);
         else {
           args = {};
           const names = spec.argNames;

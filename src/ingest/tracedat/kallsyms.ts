@@ -39,12 +39,12 @@ export class Kallsyms {
     if (!src) return;
     this.src = src;
     const n = src.length;
-    let lines = 1;
-    for (let i = src.indexOf(0x0a); i >= 0; i = src.indexOf(0x0a, i + 1)) lines++;
-    const fHi = new Uint32Array(lines);
-    const fLo = new Uint32Array(lines);
-    const fStart = new Uint32Array(lines);
-    const fEnd = new Uint32Array(lines);
+    // one pass over megabytes of text, run once: table lookups instead of per-character tests
+    let cap = Math.max(16, n >>> 5); // ~40 bytes a line; grown if needed
+    let fHi = new Uint32Array(cap);
+    let fLo = new Uint32Array(cap);
+    let fStart = new Uint32Array(cap);
+    let fEnd = new Uint32Array(cap);
     let count = 0;
     let pos = 0;
     while (pos < n) {
@@ -56,27 +56,35 @@ export class Kallsyms {
       }
       // sscanf("%16llx %c %n%*s%n"): address (at most 16 hex digits), one type char, the name
       let p = pos;
-      while (p < eol && isBlank(src[p]!)) p++;
+      while (p < eol && BLANK[src[p]!] === 1) p++;
       let hi = 0;
       let lo = 0;
-      let digits = 0;
-      for (; p < eol && digits < 16; p++, digits++) {
-        const ch = src[p]!;
-        const d = ch >= 0x30 && ch <= 0x39 ? ch - 0x30 : ch >= 0x61 && ch <= 0x66 ? ch - 0x57 : ch >= 0x41 && ch <= 0x46 ? ch - 0x37 : -1;
+      const digitsEnd = Math.min(eol, p + 16);
+      const digitsStart = p;
+      for (; p < digitsEnd; p++) {
+        const d = HEX[src[p]!]!;
         if (d < 0) break;
         hi = ((hi << 4) | (lo >>> 28)) >>> 0;
         lo = ((lo << 4) | d) >>> 0;
       }
-      while (p < eol && isBlank(src[p]!)) p++;
+      const digits = p - digitsStart;
+      while (p < eol && BLANK[src[p]!] === 1) p++;
       const type = p < eol ? src[p]! : -1;
       p++;
-      while (p < eol && isBlank(src[p]!)) p++;
+      while (p < eol && BLANK[src[p]!] === 1) p++;
       let q = p;
-      while (q < eol && !isBlank(src[q]!)) q++;
+      while (q < eol && BLANK[src[q]!] !== 1) q++;
       if (digits === 0 || type < 0 || q <= p) break; // libtraceevent stops at the first malformed line
       pos = eol + 1;
       // skip '$' names (arm mapping symbols) and absolute symbols ('A'/'a', x86-64 per-cpu offsets)
       if (src[p] === 0x24 || type === 0x41 || type === 0x61) continue;
+      if (count === cap) {
+        cap *= 2;
+        fHi = grow(fHi, cap);
+        fLo = grow(fLo, cap);
+        fStart = grow(fStart, cap);
+        fEnd = grow(fEnd, cap);
+      }
       fHi[count] = hi;
       fLo[count] = lo;
       fStart[count] = p;
@@ -192,6 +200,17 @@ export class Kallsyms {
   }
 }
 
-function isBlank(ch: number): boolean {
-  return ch === 0x20 || ch === 0x09 || ch === 0x0d || ch === 0x0b || ch === 0x0c;
+/** isspace() of sscanf's whitespace: 1 for ' ', \t, \r, \v, \f */
+const BLANK = new Uint8Array(256);
+for (const ch of [0x20, 0x09, 0x0d, 0x0b, 0x0c]) BLANK[ch] = 1;
+
+/** hex digit value, -1 for anything else */
+const HEX = new Int8Array(256).fill(-1);
+for (let i = 0; i < 10; i++) HEX[0x30 + i] = i;
+for (let i = 0; i < 6; i++) HEX[0x61 + i] = HEX[0x41 + i] = 10 + i;
+
+function grow(a: Uint32Array<ArrayBuffer>, cap: number): Uint32Array<ArrayBuffer> {
+  const b = new Uint32Array(cap);
+  b.set(a);
+  return b;
 }

@@ -38,8 +38,15 @@ export interface StreamProblem {
   message: string;
 }
 
+/** Windows of whole pages of one CPU, in file order; null at the end. */
+export interface PageSource {
+  next(): Promise<Buffer | null>;
+  /** file bytes consumed so far (progress) */
+  readonly consumed: number;
+}
+
 /** Whole pages of one CPU, in file order. */
-export class CpuStream {
+export class CpuStream implements PageSource {
   truncated = false;
   /** file bytes consumed so far */
   consumed = 0;
@@ -174,7 +181,7 @@ export class CpuCursor {
   constructor(
     readonly index: number,
     readonly cpu: number,
-    private readonly stream: CpuStream,
+    private readonly stream: PageSource,
     private readonly le: boolean,
     private readonly pageSize: number,
     page: HeaderPage,
