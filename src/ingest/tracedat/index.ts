@@ -16,6 +16,7 @@ import type { LostEventsEvent, TraceEvent } from '../../events/types.js';
 import { InputError, type Diagnostics } from '../diagnostics.js';
 import type { IngestOptions, TraceMeta, TraceSource } from '../source.js';
 import { CommTable } from './comms.js';
+import { prepareZstd } from './compress.js';
 import { EventDecoder } from './decode.js';
 import { RandomAccessFile } from './file.js';
 import { HeaderError, readTraceDatInfo, TRACE_DAT_MAGIC, type TraceDatInfo } from './header.js';
@@ -65,6 +66,7 @@ export async function openTraceDat(path: string, opts: IngestOptions, diag: Diag
   const display = path === '-' ? '<stdin>' : path;
   if (path === '-') throw new InputError(display, 0, 'trace.dat needs a seekable file, not standard input');
   const file = await openFile(path, display);
+  await prepareZstd(); // v7 sections and trace data are usually zstd chunks
   let info: TraceDatInfo;
   try {
     info = await readInfo(file, display);

@@ -7,6 +7,7 @@
 // `aheadBytes` ahead of what the main thread acknowledged. Protocol: see inflate.ts.
 
 import { parentPort, workerData } from 'node:worker_threads';
+import { prepareZstd } from './compress.js';
 import { RandomAccessFile } from './file.js';
 import { CpuStream, type StreamProblem } from './ringbuf.js';
 import type { InflateJob, ToMain, ToWorker, WorkerItem } from './inflate.js';
@@ -20,6 +21,7 @@ function transferable(buf: Buffer): Uint8Array {
 }
 
 async function run(port: NonNullable<typeof parentPort>, job: InflateJob): Promise<void> {
+  await prepareZstd(); // this thread's own WebAssembly decoder
   const file = await RandomAccessFile.open(job.path);
   const n = job.refs.length;
   const problems: StreamProblem[][] = job.refs.map(() => []);
