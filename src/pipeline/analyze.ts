@@ -97,6 +97,9 @@ class InputStats {
   }
 }
 
+type MmLabel = { mm: string; comm: string; tgid: number };
+const LABEL_CACHE_MAX = 4096;
+
 function count(m: Map<string, { n: number }>, key: string): void {
   const c = m.get(key);
   if (c !== undefined) c.n++;
@@ -116,9 +119,22 @@ export async function analyzeSource(source: TraceSource, diag: Diagnostics, opts
   const cost: CostModel = { ...DEFAULT_COST, ...(opts.cost ?? {}), sources: DEFAULT_COST.sources };
 
   const accounting = new ObservedAccounting();
-  const mmLabel = (mm: number) => {
+  // The accounting asks for the label of every request's mm (~100k a second): it is rebuilt only
+  // when the mm's name changed (comm, tgid, exec). Bounded: a trace with more live mms than
+  // LABEL_CACHE_MAX just rebuilds more often.
+  const labels = new Map<number, { label: MmLabel; comm: string; tgid: number; frozen: boolean | undefined }>();
+  const mmLabel = (mm: number): MmLabel => {
     const id = model.mmIdentity(mm);
-    return { mm: model.mmName(mm), comm: id?.comm ?? '', tgid: id?.tgid ?? -1 };
+    if (id !== undefined) {
+      const c = labels.get(mm);
+      if (c !== undefined && c.comm === id.comm && c.tgid === id.tgid && c.frozen === id.frozen) return c.label;
+    }
+    const label = { mm: model.mmName(mm), comm: id?.comm ?? '', tgid: id?.tgid ?? -1 };
+    if (id !== undefined) {
+      if (labels.size >= LABEL_CACHE_MAX) labels.clear();
+      labels.set(mm, { label, comm: id.comm, tgid: id.tgid, frozen: id.frozen });
+    }
+    return label;
   };
   accounting.mmLabel = mmLabel;
   const runs: Array<{ def: PolicyDefinition; run: PolicyRun; params: Record<string, ParamValue> }> = [];

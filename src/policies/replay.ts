@@ -146,6 +146,8 @@ class DrainTimes {
 
 const PENDING_HORIZON_NS = 1_000_000_000;
 
+const NO_CALLBACKS: readonly Callback[] = Object.freeze([]);
+
 type IpiUnit = 'ipi' | 'callbacks' | 'none';
 
 export class Tally {
@@ -209,7 +211,8 @@ export class Tally {
 
   /** The request exactly as observed (P0, and requests a policy leaves alone). */
   keepAsObserved(req: FlushRequest): void {
-    const cbs: Callback[] = req.targets.map((t) => ({
+    // (most requests are direct local flushes: no targets, no array to make)
+    const cbs: readonly Callback[] = req.targets.length === 0 ? NO_CALLBACKS : req.targets.map((t) => ({
       cpu: t.cpu,
       pages: targetPages(t),
       observed: t,
@@ -234,7 +237,7 @@ export class Tally {
    * own IPI keeps it; one that rode along on a pending callback needs an IPI only if the policy dropped
    * that pending callback; a new target needs one unless the policy left a callback pending there.
    */
-  send(ts: number, cbs: Callback[], observedIpis?: number): number {
+  send(ts: number, cbs: readonly Callback[], observedIpis?: number): number {
     let ipis = 0;
     let extraIpis = 0;
     let shootdowns = 0;
