@@ -14,6 +14,9 @@
 //
 // Text pipeline per chunk: decompress (input.ts) -> lines (lines.ts) -> header grammar
 // (formats/*.ts) -> payload parser by event name (events/payloads.ts) -> batches of ~4096 events.
+// Lines of ASCII chunks arrive as bytes and most are parsed from the bytes by the fast path
+// (formats/fastpath.ts, byte payload parsers in payloads.ts); every line it does not handle is
+// decoded and parsed by the string grammars, which define the behaviour (fastpath.test.ts).
 //
 // InputError (nothing can be read): unreadable/missing file, empty input, not a trace (the message
 // quotes the first line), inputs of different formats, trace.dat compressed / on stdin / combined.
