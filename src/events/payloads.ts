@@ -553,8 +553,7 @@ const SYSCALL_BY_NAME = new Map(X86_64_SYSCALLS.map((x) => [x.name, x]));
  */
 const syscallVals: number[] = [0, 0, 0, 0, 0, 0];
 
-function namedSyscall(name: string, s: string, p: number, h: ParsedHeader): SyscallEnterEvent | string {
-  const info = SYSCALL_BY_NAME.get(name);
+function namedSyscall(name: string, s: string, p: number, h: ParsedHeader, info = SYSCALL_BY_NAME.get(name)): SyscallEnterEvent | string {
   let e = s.length;
   if (h.payloadStyle === 1) {
     p++; // the `(`
@@ -688,7 +687,8 @@ export function payloadParserFor(name: string): PayloadParser | undefined {
   let sp = syscallParsers.get(name);
   if (sp === undefined) {
     const sys = name.slice(10);
-    sp = (s, p, h) => namedSyscall(sys, s, p, h);
+    const info = SYSCALL_BY_NAME.get(sys);
+    sp = (s, p, h) => namedSyscall(sys, s, p, h, info);
     if (syscallParsers.size < 4096) syscallParsers.set(name, sp);
   }
   return sp;
@@ -706,4 +706,172 @@ export function parsePayload(name: string, s: string, p: number, h: ParsedHeader
     kind: 'other', ts: h.ts, cpu: h.cpu, pid: h.pid, tgid: h.tgid, comm: h.comm, hardirq: h.hardirq, line: h.line,
     name: intern(ctx, name),
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Byte parsers: the ASCII fast path (src/ingest/formats/fastpath.ts) parses the payloads that
+// dominate real captures (named syscall entries, tlb_flush: 95% of a madvise or munmap storm)
+// straight from the input bytes b[p..e), e being the line end. They accept exactly what the string
+// parsers above accept on their fast path and build the same objects; anything else (a malformed
+// payload, an unusual spelling) returns null and the caller runs the string parser on the decoded
+// line, so messages and the general paths have one implementation. Bytes past e are the line's
+// `\r`/`\n`, which no scanner accepts, like the end of a string.
+//
+// Fixed text (argument names, the task prefix, event names) is compared eight bytes at a time
+// through a DataView of the chunk: byte by byte, these compares cost as much as all the parsing.
+
+export type BytePayloadParser = (b: Uint8Array, dv: DataView, p: number, e: number, h: ParsedHeader) => TraceEvent | null;
+
+/**
+ * A fixed ASCII text compared against input bytes eight at a time, each 8-byte group read as a
+ * float64 through a DataView: for ASCII bytes (the fast path only sees ASCII chunks) the exponent
+ * can never be all ones (that needs a byte >= 0xf0) and the sign bit is clear, so no group is a
+ * NaN or -0, and float equality is exactly byte equality. Shorter texts: 32-bit words, or bytes.
+ */
+export class ByteText {
+  readonly bytes: Uint8Array;
+  readonly length: number;
+  /** the groups at 0, 8, 16, ... and a last one ending at `length` (it may overlap) */
+  private readonly words: Float64Array;
+  /** for texts of 4 to 7 bytes: the 32-bit words at 0 and ending at `length` */
+  private readonly head: number;
+  private readonly tail: number;
+
+  constructor(text: string | Uint8Array) {
+    this.bytes = typeof text === 'string' ? new Uint8Array(Buffer.from(text, 'latin1')) : new Uint8Array(text);
+    const n = this.bytes.length;
+    this.length = n;
+    const dv = new DataView(this.bytes.buffer, this.bytes.byteOffset, n);
+    const w: number[] = [];
+    if (n >= 8) {
+      for (let k = 0; k + 8 < n; k += 8) w.push(dv.getFloat64(k, true));
+      w.push(dv.getFloat64(n - 8, true));
+    }
+    this.words = new Float64Array(w);
+    this.head = n >= 4 ? dv.getInt32(0, true) : 0;
+    this.tail = n >= 4 ? dv.getInt32(n - 4, true) : 0;
+  }
+
+  /**
+   * Whether b[p..p+length) holds the text (the caller guarantees p + length <= b.length). The
+   * last group first: remembered line starts differ mostly in the pid and CPU near their end.
+   */
+  at(b: Uint8Array, dv: DataView, p: number): boolean {
+    const n = this.length;
+    if (n < 8) {
+      // 4 to 7 bytes: two overlapping 32-bit words (`start:`, `len:`)
+      if (n >= 4) return dv.getInt32(p, true) === this.head && dv.getInt32(p + n - 4, true) === this.tail;
+      for (let k = 0; k < n; k++) if (b[p + k] !== this.bytes[k]) return false;
+      return true;
+    }
+    const w = this.words;
+    const last = w.length - 1;
+    if (dv.getFloat64(p + n - 8, true) !== w[last]) return false;
+    for (let k = 0; k < last; k++) if (dv.getFloat64(p + 8 * k, true) !== w[k]) return false;
+    return true;
+  }
+}
+
+/** hex digit values by byte, -1 for anything else */
+const HEX_DIGIT = new Int8Array(256).fill(-1);
+for (let c = 0; c < 10; c++) HEX_DIGIT[48 + c] = c;
+for (let c = 0; c < 6; c++) HEX_DIGIT[97 + c] = HEX_DIGIT[65 + c] = 10 + c;
+
+/** readHex on bytes (same digits, same arithmetic, so the same double). Sets readEnd. */
+function readHexBytes(b: Uint8Array, p: number): number {
+  if (b[p] === 48 && b[p + 1] === 120) p += 2;
+  const start = p;
+  let v = 0;
+  let d: number;
+  while ((d = HEX_DIGIT[b[p]!]!) >= 0) {
+    v = v * 16 + d;
+    p++;
+  }
+  readEnd = p;
+  return p === start ? NaN : v;
+}
+
+/** readInt on bytes. Sets readEnd. */
+function readIntBytes(b: Uint8Array, p: number): number {
+  let neg = false;
+  let c = b[p]!;
+  if (c === 45 /* - */) {
+    neg = true;
+    c = b[++p]!;
+  }
+  let v = 0;
+  const start = p;
+  while (c >= 48 && c <= 57) {
+    v = v * 10 + (c - 48);
+    c = b[++p]!;
+  }
+  readEnd = p;
+  if (p === start || v > Number.MAX_SAFE_INTEGER) return NaN;
+  return neg ? -v : v;
+}
+
+const PAGES = new ByteText('pages');
+
+/** tlbFlush on bytes */
+const tlbFlushBytes: BytePayloadParser = (b, dv, p, e, h) => {
+  if (p + 6 >= e || !PAGES.at(b, dv, p) || (b[p + 5] !== 58 && b[p + 5] !== 61)) return null;
+  const pages = readIntBytes(b, p + 6);
+  if (pages !== pages) return null;
+  while (e > p && b[e - 1] === 32) e--;
+  if (b[e - 1] !== 41 /* ) */) return null;
+  // the string parser's lastIndexOf('(') must land at or after the pages number
+  let open = e - 2;
+  while (open >= readEnd && b[open] !== 40) open--;
+  if (open < readEnd) return null;
+  const reason = readIntBytes(b, open + 1);
+  if (reason !== reason || readEnd !== e - 1) return null;
+  return {
+    kind: 'tlb_flush', ts: h.ts, cpu: h.cpu, pid: h.pid, tgid: h.tgid, comm: h.comm, hardirq: h.hardirq, line: h.line,
+    reason, pages,
+  };
+};
+
+/** namedSyscall's fast path on bytes, for a syscall in X86_64_SYSCALLS */
+function namedSyscallBytes(info: SyscallInfo): BytePayloadParser {
+  // `start:`, `, len_in:`, `, behavior:`: each followed by one character the string parser skips
+  // without looking at it, then the hex value
+  const pieces = info.args.map((a, k) => new ByteText(`${k > 0 ? ', ' : ''}${a}:`));
+  const name = info.name;
+  return (b, dv, p, e, h) => {
+    if (h.payloadStyle === 1) {
+      p++; // the `(`
+      while (e > p && b[e - 1] === 32) e--;
+      if (b[e - 1] !== 41) return null;
+      e--;
+    }
+    const vals = syscallVals;
+    let q = p;
+    for (let k = 0; k < pieces.length; k++) {
+      const piece = pieces[k]!;
+      const v0 = q + piece.length + 1;
+      if (v0 > e || !piece.at(b, dv, q)) return null;
+      const v = readHexBytes(b, v0);
+      if (v !== v) return null;
+      vals[k] = v;
+      q = readEnd;
+    }
+    if (q !== e) return null;
+    return {
+      kind: 'syscall_enter', ts: h.ts, cpu: h.cpu, pid: h.pid, tgid: h.tgid, comm: h.comm, hardirq: h.hardirq, line: h.line,
+      name, nr: info.nr, raw: false, args: info.build(vals),
+    };
+  };
+}
+
+const byteSyscallParsers = new Map<string, BytePayloadParser>();
+
+/** The byte parser for event `name`, or null when the event has none (decode and use the string one). */
+export function bytePayloadParserFor(name: string): BytePayloadParser | null {
+  if (name === 'tlb_flush') return tlbFlushBytes;
+  if (!name.startsWith('sys_enter_')) return null;
+  const info = SYSCALL_BY_NAME.get(name.slice(10));
+  if (info === undefined) return null;
+  let bp = byteSyscallParsers.get(info.name);
+  if (bp === undefined) byteSyscallParsers.set(info.name, (bp = namedSyscallBytes(info)));
+  return bp;
 }

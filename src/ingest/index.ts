@@ -14,6 +14,9 @@
 //
 // Text pipeline per chunk: decompress (input.ts) -> lines (lines.ts) -> header grammar
 // (formats/*.ts) -> payload parser by event name (events/payloads.ts) -> batches of ~4096 events.
+// Lines of ASCII chunks arrive as bytes and most are parsed from the bytes by the fast path
+// (formats/fastpath.ts, byte payload parsers in payloads.ts); every line it does not handle is
+// decoded and parsed by the string grammars, which define the behaviour (fastpath.test.ts).
 //
 // InputError (nothing can be read): unreadable/missing file, empty input, not a trace (the message
 // quotes the first line), inputs of different formats, trace.dat compressed / on stdin / combined.
@@ -45,7 +48,8 @@ import { Diagnostics, InputError, quoteTraceText } from './diagnostics.js';
 import type { IngestOptions, TraceMeta, TraceSource } from './source.js';
 import { InputStream, TRACE_DAT_MAGIC, displayName, sniffCompression } from './input.js';
 import { DEFAULT_MAX_LINE_LENGTH, decodeUtf8Escaped, LineSplitter, type LineSink } from './lines.js';
-import { LINE_EVENT, LINE_LOST, LINE_MALFORMED, LineHeader, type TextFormat } from './formats/common.js';
+import { LINE_EVENT, LINE_LOST, LINE_MALFORMED, LineHeader, type LineKind, type TextFormat } from './formats/common.js';
+import { FastLines } from './formats/fastpath.js';
 import { ftraceFormat } from './formats/ftrace.js';
 import { traceCmdFormat } from './formats/tracecmd.js';
 import { perfScriptFormat } from './formats/perfscript.js';
@@ -212,12 +216,17 @@ class TextParser implements LineSink {
   /** the meta.declaredCpus maxCpu was derived from */
   private declaredSeen: number | undefined = undefined;
 
+  /** the ASCII fast path (formats/fastpath.ts) */
+  private readonly fast: FastLines;
+
   constructor(
     private readonly format: TextFormat,
     private readonly meta: TraceMeta,
     private readonly diag: Diagnostics,
     private readonly ctx: PayloadContext,
-  ) {}
+  ) {
+    this.fast = new FastLines();
+  }
 
   /**
    * The events to hand on. Once late events have been merged, the events of the last
@@ -238,45 +247,56 @@ class TextParser implements LineSink {
   }
 
   onLine(s: string, lineNo: number): void {
+    this.textLine(s, lineNo);
+  }
+
+  /**
+   * A line of an ASCII chunk as bytes: the fast path parses the header and, for the events that
+   * have one, the payload from the bytes; whatever it does not handle is decoded and takes the
+   * string path (which produces the same events and warnings for any line).
+   */
+  onLineBytes(buf: Buffer, a: number, e: number, lineNo: number): void {
+    const h = this.h;
+    const fast = this.fast;
+    if (!fast.parseHeader(buf, a, e, h) || h.cpu >= this.maxCpu) {
+      if (this.textLine(buf.toString('latin1', a, e), lineNo) === LINE_EVENT) fast.learn(buf, a, h);
+      return;
+    }
+    h.line = lineNo;
+    const parse = fast.name!.parse;
+    const ev = parse !== null ? parse(buf, fast.dataView, h.payloadStart, e, h) : null;
+    if (ev !== null) this.accept(ev, lineNo);
+    else this.accept(this.payload(buf.toString('latin1', a, e), h.payloadStart - a), lineNo);
+  }
+
+  /** the payload of the line in h, from the string; the parser is resolved once per event name */
+  private payload(s: string, p: number): TraceEvent | string {
+    const h = this.h;
+    const entry = h.entry;
+    if (entry !== undefined) {
+      let parser = entry.parser;
+      if (parser === undefined) parser = entry.parser = payloadParserFor(entry.name) ?? null;
+      return parser !== null ? parser(s, p, h, this.ctx) : parsePayload(h.name, s, p, h, this.ctx);
+    }
+    return parsePayload(h.name, s, p, h, this.ctx);
+  }
+
+  /** one line through the string grammar; returns what kind of line it was */
+  private textLine(s: string, lineNo: number): LineKind {
     const h = this.h;
     const kind = this.format.parseLine(s, h, this.meta, this.ctx);
     if (kind === LINE_EVENT) {
       const cpu = h.cpu;
       if (cpu >= this.maxCpu) {
         this.cpuOutOfRange(cpu, lineNo);
-        return;
+        return kind;
       }
       h.line = lineNo;
-      // the payload parser is resolved once per event name and kept in the name table
-      const entry = h.entry;
-      let ev: TraceEvent | string;
-      if (entry !== undefined) {
-        let parser = entry.parser;
-        if (parser === undefined) parser = entry.parser = payloadParserFor(entry.name) ?? null;
-        ev = parser !== null ? parser(s, h.payloadStart, h, this.ctx) : parsePayload(h.name, s, h.payloadStart, h, this.ctx);
-      } else ev = parsePayload(h.name, s, h.payloadStart, h, this.ctx);
-      if (typeof ev === 'string') {
-        this.diag.warn('malformed-payload', this.file, lineNo, ev);
-        return;
-      }
-      if (h.tgidColumn) this.meta.tgidKnown = true;
-      if (cpu >= this.lastTs.length) this.growCpus(cpu);
-      const ts = h.ts;
-      const last = this.lastTs[cpu]!;
-      this.lastTs[cpu] = ts;
-      if (ts < last) {
-        // one CPU's clock went back (corruption, a reset, concatenated captures): flagged, kept in input order
-        this.diag.warn('ts-backwards', this.file, lineNo, `timestamp ${ts} ns on CPU ${cpu} is earlier than the previous event's ${last} ns`);
-      } else if (ts < this.lastTsAny && this.lastTsAny - ts <= MERGE_WINDOW_NS) {
-        this.mergeLate(ev, lineNo);
-        return;
-      }
-      this.lastTsAny = ts;
-      this.batch.push(ev);
+      this.accept(this.payload(s, h.payloadStart), lineNo);
     } else if (kind === LINE_LOST) {
       if (h.cpu >= this.maxCpu) {
         this.cpuOutOfRange(h.cpu, lineNo);
-        return;
+        return kind;
       }
       this.batch.push({
         kind: 'lost_events', ts: this.lastTsAny, cpu: h.cpu, pid: -1, tgid: -1, comm: '', hardirq: undefined, line: lineNo,
@@ -288,6 +308,31 @@ class TextParser implements LineSink {
     } else if (this.meta.declaredCpus !== this.declaredSeen) {
       this.onDeclaredCpus(lineNo);
     }
+    return kind;
+  }
+
+  /** the parsed event of the line in h (or what its payload lacked): ordered into the batch */
+  private accept(ev: TraceEvent | string, lineNo: number): void {
+    const h = this.h;
+    if (typeof ev === 'string') {
+      this.diag.warn('malformed-payload', this.file, lineNo, ev);
+      return;
+    }
+    if (h.tgidColumn) this.meta.tgidKnown = true;
+    const cpu = h.cpu;
+    if (cpu >= this.lastTs.length) this.growCpus(cpu);
+    const ts = h.ts;
+    const last = this.lastTs[cpu]!;
+    this.lastTs[cpu] = ts;
+    if (ts < last) {
+      // one CPU's clock went back (corruption, a reset, concatenated captures): flagged, kept in input order
+      this.diag.warn('ts-backwards', this.file, lineNo, `timestamp ${ts} ns on CPU ${cpu} is earlier than the previous event's ${last} ns`);
+    } else if (ts < this.lastTsAny && this.lastTsAny - ts <= MERGE_WINDOW_NS) {
+      this.mergeLate(ev, lineNo);
+      return;
+    }
+    this.lastTsAny = ts;
+    this.batch.push(ev);
   }
 
   /**

@@ -111,4 +111,38 @@ describe('LineSplitter', () => {
       ),
     );
   });
+
+  it('a sink taking bytes gets the same lines, numbers and warnings as one taking strings (property)', () => {
+    class Bytes extends Collect {
+      onLineBytes(buf: Buffer, start: number, end: number, lineNo: number): void {
+        this.lines.push([lineNo, buf.toString('latin1', start, end)]);
+      }
+    }
+    // ASCII chunks take the byte path, the others (é, NUL, a cut UTF-8 character) the string path
+    fc.assert(
+      fc.property(
+        fc.array(fc.stringMatching(/^[a-z \r\0é]{0,30}$/), { maxLength: 30 }),
+        fc.array(fc.integer({ min: 1, max: 50 }), { minLength: 1, maxLength: 10 }),
+        fc.integer({ min: 5, max: 40 }),
+        fc.boolean(),
+        (lines, cuts, max, cutLast) => {
+          const text = Buffer.from(lines.join('\n') + (cutLast ? '' : '\n'));
+          const run = (sink: Collect) => {
+            const sp = new LineSplitter(max);
+            let p = 0;
+            for (let i = 0; p < text.length; i++) {
+              const n = cuts[i % cuts.length]!;
+              sp.push(text.subarray(p, p + n), sink);
+              p += n;
+            }
+            const dropped = sp.end(sink, cutLast);
+            return { lines: sink.lines, long: sink.long, binary: sink.binary, dropped, lineNo: sp.lineNo };
+          };
+          expect(run(new Bytes())).toEqual(run(new Collect()));
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
 });
+

@@ -49,10 +49,10 @@ export function parseTs(s: string, a: number, b: number): number {
   if (nd === 0) return NaN;
   return sec * 1e9 + frac * POW10[9 - nd]!;
 }
-const POW10 = [1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000];
+export const POW10 = [1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000];
 /** timestamps are u64 nanoseconds (or u64 counter ticks) */
-const MAX_TS_NS = 2 ** 64;
-const MAX_TS_SEC = MAX_TS_NS / 1e9;
+export const MAX_TS_NS = 2 ** 64;
+export const MAX_TS_SEC = MAX_TS_NS / 1e9;
 
 /** index of the `:` that ended the last parseTsColon (module state: single-threaded hot path) */
 let tsEnd = 0;
@@ -163,6 +163,8 @@ export class LineHeader implements ParsedHeader {
   payloadStart = 0;
   /** the name-table entry of this line's event, undefined when the name took the slow path */
   entry: NameEntry | undefined = undefined;
+  /** index of the line's `[CPU]` bracket (set by findCpuBracket) */
+  bracket = -1;
   /** LINE_LOST: events lost on `cpu`, -1 when the marker does not say */
   lostCount = 0;
   /** whether this line carried a tgid column / pid/tid pair */
@@ -362,6 +364,7 @@ export function findCpuBracket(s: string, h: LineHeader, allowFlags: boolean, wi
     }
     if (c === 93 /* ] */ && k > b + 1 && scanAfterCpu(s, k + 1, h, allowFlags, withSystem)) {
       h.cpu = cpu;
+      h.bracket = b;
       return b;
     }
     b = s.indexOf('[', b + 1);
