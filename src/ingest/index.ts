@@ -225,7 +225,7 @@ class TextParser implements LineSink {
     private readonly diag: Diagnostics,
     private readonly ctx: PayloadContext,
   ) {
-    this.fast = new FastLines();
+    this.fast = new FastLines(format.flagsColumn);
   }
 
   /**

@@ -240,6 +240,8 @@ export interface TextFormat {
   parseLine(s: string, h: LineHeader, meta: TraceMeta, ctx: PayloadContext): LineKind;
   /** how this tool prints cpumasks */
   readonly cpumaskStyle: 'hex' | 'list' | 'auto';
+  /** whether a flags column may follow `[CPU]` (what the grammar passes scanAfterCpu as allowFlags) */
+  readonly flagsColumn: boolean;
 }
 
 /**

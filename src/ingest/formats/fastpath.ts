@@ -4,11 +4,12 @@
 // Why: decoding every line into a string and scanning it with charCodeAt cost ~2.3 us per event on
 // the 169 MB sng-madvise trace-cmd text; bytes in a Uint8Array are read about twice as fast as
 // string characters, and most of a line is text that was seen before:
-//   - the text up to the timestamp (`   stress-ng-madvi-8155  [001]   `, with raw ftrace's TGID
-//     and flags columns `... (   8155) [000] .....   `) repeats for every event of a task on a
-//     CPU. The header fields in it are a pure function of that text, so a few recently seen ones
-//     are kept as bytes with the cpu, hardirq, pid, tgid and comm the string grammar derived from
-//     them: one comparison, four bytes at a time, replaces parsing all of them;
+//   - the text up to the spaces after `[CPU]` (`   stress-ng-madvi-8155  [001]   `, with raw
+//     ftrace's TGID column `... (   8155) [000] `) repeats for every event of a task on a CPU.
+//     The header fields in it are a pure function of that text, so a few recently seen ones are
+//     kept as bytes with the cpu, pid, tgid and comm the string grammar derived from them: one
+//     comparison, eight bytes at a time, replaces parsing all of them. (The flags column varies
+//     from event to event of one task: `d..1.`, `.....`; it is read per line.)
 //   - the event name is matched against the keys of the grammar's name table (common.ts
 //     NameTable), also kept as bytes, most recently used first.
 // Everything else — a new task, a new event name, comments, lost-event markers, a CPU out of
@@ -16,9 +17,9 @@
 // grammar on the decoded line, then calls `learn` so the next line of that task/event is fast.
 // The fast path therefore never decides anything the string grammar would decide differently:
 //   - a remembered text has no `[` before its `[CPU]`, so that bracket is the first one in the
-//     line, the candidate findCpuBracket tries first; what scanAfterCpu checks after it (spaces,
-//     flags) lies inside the remembered text, and the timestamp must start right after it, as
-//     it did in the line it was learned from (a wider timestamp shifts it: the slow path again);
+//     line, the candidate findCpuBracket tries first; it ends with the spaces scanAfterCpu skips
+//     (the next character must not be one), and the flags and timestamp after it are checked
+//     as scanAfterCpu checks them;
 //   - no line that starts with a remembered text is a comment or a marker: those lines never
 //     parse as events, so no remembered text starts with `#`, and `CPU:N [`/`cpus=N` cannot be
 //     the text before a first `[` that also holds `-PID` (ftrace, trace-cmd); perf has no markers.
@@ -30,12 +31,11 @@ import { MAX_TS_NS, MAX_TS_SEC, POW10, type LineHeader, type NameEntry } from '.
 const MAX_STARTS = 16;
 const MAX_NAMES = 32;
 
-/** The text of a line up to its timestamp and the header fields it determines. */
+/** The text of a line up to the spaces after `[CPU]` and the header fields it determines. */
 interface LineStart {
-  /** `   stress-ng-madvi-8155  [001]   ` (trace-cmd), `  ... (   8155) [000] .....   ` (ftrace) */
+  /** `   stress-ng-madvi-8155  [001]   ` (trace-cmd), `  ... (   8155) [000] ` (ftrace) */
   text: ByteText;
   cpu: number;
-  hardirq: boolean | undefined;
   pid: number;
   tgid: number;
   comm: string;
@@ -63,6 +63,9 @@ export class FastLines {
   private buf: Buffer | undefined = undefined;
   private dv: DataView = new DataView(new ArrayBuffer(0));
 
+  /** whether the grammar has a flags column after `[CPU]` (perf script has none) */
+  constructor(private readonly flagsColumn: boolean) {}
+
   /** a DataView of the chunk of the line parseHeader accepted, for the byte payload parsers */
   get dataView(): DataView {
     return this.dv;
@@ -79,15 +82,14 @@ export class FastLines {
       this.dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
     }
     const dv = this.dv;
-    // a remembered line start, then the timestamp's first digit
+    // a remembered line start, then what follows the spaces after `[CPU]`
     const starts = this.starts;
     let t: LineStart | undefined;
     let k = 0;
     for (let n = 0; n < starts.length; n++) {
       const x = starts[n]!;
       k = a + x.text.length;
-      const c = b[k]!;
-      if (k < e && c >= 48 && c <= 57 && x.text.at(b, dv, a)) {
+      if (k < e && b[k] !== 32 && x.text.at(b, dv, a)) {
         t = x;
         if (n > 0) {
           starts[n] = starts[n - 1]!;
@@ -98,10 +100,23 @@ export class FastLines {
     }
     this.start = t;
     if (t === undefined) return false;
+    // scanAfterCpu: not a digit, so the flags column (`d.h1.`), up to the next space
+    let hardirq: boolean | undefined = undefined;
+    let c = b[k]!;
+    if (c < 48 || c > 57) {
+      if (!this.flagsColumn) return false;
+      let j = k;
+      while (j < e && b[j] !== 32) j++;
+      if (j >= e || j - k > 8) return false;
+      const f = b[k + 2];
+      hardirq = f === 104 /* h */ || f === 72 /* H */;
+      while (b[j] === 32) j++;
+      k = j;
+    }
     // parseTsColon
     const t0 = k;
     let sec = 0;
-    let c = b[k]!;
+    c = b[k]!;
     while (c >= 48 && c <= 57) {
       sec = sec * 10 + (c - 48);
       c = b[++k]!;
@@ -151,7 +166,7 @@ export class FastLines {
     h.tgid = t.tgid;
     h.comm = t.comm;
     h.tgidColumn = t.tgidColumn;
-    h.hardirq = t.hardirq;
+    h.hardirq = hardirq;
     h.entry = entry;
     h.name = entry.name;
     h.payloadStyle = entry.payloadStyle;
@@ -166,24 +181,15 @@ export class FastLines {
   learn(b: Buffer, a: number, h: LineHeader): void {
     const bracket = h.bracket;
     if (this.start === undefined && bracket > 0 && b.indexOf(91, a) === a + bracket) {
-      // where the timestamp starts: past `[CPU]`, the spaces and the flags column, as
-      // scanAfterCpu found them in this line
+      // up to `[CPU]` and the spaces after it (scanAfterCpu found them in this line)
       let k = a + bracket + 1;
       while (b[k] !== 93) k++;
       k++;
       while (b[k] === 32) k++;
-      const c = b[k]!;
-      if (c < 48 || c > 57) {
-        while (b[k] !== 32) k++;
-        while (b[k] === 32) k++;
-      }
       const starts = this.starts;
       if (starts.length >= MAX_STARTS) starts.pop();
       // (ByteText copies the bytes: a subarray would keep the whole chunk alive)
-      starts.unshift({
-        text: new ByteText(b.subarray(a, k)), cpu: h.cpu, hardirq: h.hardirq,
-        pid: h.pid, tgid: h.tgid, comm: h.comm, tgidColumn: h.tgidColumn,
-      });
+      starts.unshift({ text: new ByteText(b.subarray(a, k)), cpu: h.cpu, pid: h.pid, tgid: h.tgid, comm: h.comm, tgidColumn: h.tgidColumn });
     }
     const entry = h.entry;
     if (entry === undefined || !/^[\x20-\x7e]+$/.test(entry.key)) return;

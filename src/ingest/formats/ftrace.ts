@@ -133,4 +133,5 @@ export const ftraceFormat: TextFormat = {
   sniff: isFtrace,
   parseLine: parseFtraceLine,
   cpumaskStyle: 'hex',
+  flagsColumn: true,
 };

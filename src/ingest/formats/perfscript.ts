@@ -116,4 +116,5 @@ export const perfScriptFormat: TextFormat = {
   sniff: isPerfScript,
   parseLine: parsePerfScriptLine,
   cpumaskStyle: 'auto',
+  flagsColumn: false,
 };

@@ -116,4 +116,5 @@ export const traceCmdFormat: TextFormat = {
   parseLine: parseTraceCmdLine,
   // libtraceevent prints CPU lists; `auto` also reads hex words should an older one print them
   cpumaskStyle: 'auto',
+  flagsColumn: true,
 };
