@@ -21,15 +21,12 @@ import { EventDecoder } from './decode.js';
 import { RandomAccessFile } from './file.js';
 import { HeaderError, readTraceDatInfo, TRACE_DAT_MAGIC, type TraceDatInfo } from './header.js';
 import { Kallsyms } from './kallsyms.js';
-import { InflateWorker } from './inflate.js';
-import { CpuCursor, CpuStream, type PageSource, type StreamProblem } from './ringbuf.js';
+import { CpuCursor, CpuStream, type StreamProblem } from './ringbuf.js';
 
 export { readTraceDatInfo, type TraceDatInfo } from './header.js';
 
 /** events per batch handed to the consumer */
 const BATCH = 4096;
-/** compressed trace data from which decompression moves to a worker thread */
-const WORKER_MIN_BYTES = 1 << 20;
 
 /** trace.dat starts with 0x17 0x08 0x44 "tracing" (trace-cmd.dat.v7(5), INITIAL FORMAT) */
 export function isTraceDat(head: Buffer): boolean {
@@ -56,13 +53,7 @@ async function readInfo(file: RandomAccessFile, display: string): Promise<TraceD
   }
 }
 
-/** Knobs for tests and benchmarks; the defaults are what the CLI uses. */
-export interface ReaderTuning {
-  /** compressed trace data from which a worker decompresses (0: always; Infinity: never) */
-  workerMinBytes?: number;
-}
-
-export async function openTraceDat(path: string, opts: IngestOptions, diag: Diagnostics, tuning: ReaderTuning = {}): Promise<TraceSource> {
+export async function openTraceDat(path: string, opts: IngestOptions, diag: Diagnostics): Promise<TraceSource> {
   const display = path === '-' ? '<stdin>' : path;
   if (path === '-') throw new InputError(display, 0, 'trace.dat needs a seekable file, not standard input');
   const file = await openFile(path, display);
@@ -93,7 +84,7 @@ export async function openTraceDat(path: string, opts: IngestOptions, diag: Diag
 
   return {
     meta,
-    events: () => readEvents(path, display, info, meta, opts, diag, tuning),
+    events: () => readEvents(path, display, info, meta, opts, diag),
   };
 }
 
@@ -157,10 +148,8 @@ async function* readEvents(
   meta: TraceMeta,
   opts: IngestOptions,
   diag: Diagnostics,
-  tuning: ReaderTuning,
 ): AsyncGenerator<TraceEvent[]> {
   const file = await openFile(path, display);
-  let inflater: InflateWorker | null = null;
   try {
     const le = info.littleEndian;
     const comms = new CommTable(info.cmdlines);
@@ -187,22 +176,15 @@ async function* readEvents(
       if (p.code === 'truncated-input') meta.truncated = true;
       diag.warn(p.code, display, 0, p.message);
     };
-    const refs = info.cpuData.filter((ref) => ref.size > 0);
+    const streams: CpuStream[] = [];
+    const cursors: CpuCursor[] = [];
+    info.cpuData.forEach((ref, i) => {
+      if (ref.size <= 0) return;
+      const s = new CpuStream(file, ref, info.pageSize, info.compression, info.cpuDataCompressed, le, onProblem, info.cpuData.length);
+      streams.push(s);
+      cursors.push(new CpuCursor(i, ref.cpu, s, le, info.pageSize, info.headerPage, info.tsOffset, info.tsc2nsec, onProblem));
+    });
     const total = info.cpuData.reduce((s, r) => s + r.size, 0);
-    // compressed data big enough to repay a worker's start (~30 ms) is decompressed on a second
-    // thread; otherwise (or when no worker can start) here
-    if (info.cpuDataCompressed && info.compression !== 'none' && total >= (tuning.workerMinBytes ?? WORKER_MIN_BYTES)) {
-      inflater = await InflateWorker.start(
-        { path, refs, pageSize: info.pageSize, compression: info.compression, le, cpus: info.cpuData.length },
-        onProblem,
-      );
-    }
-    const streams: PageSource[] = refs.map(
-      (ref, i) => inflater?.streams[i] ?? new CpuStream(file, ref, info.pageSize, info.compression, info.cpuDataCompressed, le, onProblem, info.cpuData.length),
-    );
-    const cursors = refs.map(
-      (ref, i) => new CpuCursor(info.cpuData.indexOf(ref), ref.cpu, streams[i]!, le, info.pageSize, info.headerPage, info.tsOffset, info.tsc2nsec, onProblem),
-    );
     let reported = 0;
     const progress = (): void => {
       if (!opts.onProgress) return;
@@ -303,7 +285,6 @@ async function* readEvents(
     if (batch.length) yield batch;
     progress();
   } finally {
-    inflater?.close();
     await file.close();
   }
 }

@@ -38,15 +38,8 @@ export interface StreamProblem {
   message: string;
 }
 
-/** Windows of whole pages of one CPU, in file order; null at the end. */
-export interface PageSource {
-  next(): Promise<Buffer | null>;
-  /** file bytes consumed so far (progress) */
-  readonly consumed: number;
-}
-
 /** Whole pages of one CPU, in file order. */
-export class CpuStream implements PageSource {
+export class CpuStream {
   truncated = false;
   /** file bytes consumed so far */
   consumed = 0;
@@ -181,7 +174,7 @@ export class CpuCursor {
   constructor(
     readonly index: number,
     readonly cpu: number,
-    private readonly stream: PageSource,
+    private readonly stream: CpuStream,
     private readonly le: boolean,
     private readonly pageSize: number,
     page: HeaderPage,
