@@ -3,6 +3,8 @@
 // 64-bit values come back as JS numbers (exact below 2^53, which covers nanosecond timestamps for
 // 104 days of uptime and every length/offset in a file, and page-aligned syscall arguments).
 
+import { decodeUtf8Escaped } from '../lines.js';
+
 export const TWO32 = 4294967296;
 
 export function viewOf(buf: Uint8Array): DataView {
@@ -70,7 +72,11 @@ export function hexOf(hi: number, lo: number): string {
   return hi === 0 ? lo.toString(16) : hi.toString(16) + lo.toString(16).padStart(8, '0');
 }
 
-/** Bytes up to the first NUL (or `end`) as UTF-8: `char comm[16]` and `__data_loc char[]` fields. */
+/**
+ * Bytes up to the first NUL (or `end`) as UTF-8: `char comm[16]` and `__data_loc char[]` fields.
+ * Bytes that are not valid UTF-8 become the text `\xNN`, as in the text formats (lines.ts), so a
+ * Latin-1 comm reads the same from trace.dat as from its `trace-cmd report` text.
+ */
 export function fixedString(buf: Buffer, p: number, end: number): string {
   let q = p;
   while (q < end && buf[q] !== 0) q++;
@@ -82,6 +88,6 @@ export function fixedString(buf: Buffer, p: number, end: number): string {
       break;
     }
   }
-  return buf.toString(ascii ? 'latin1' : 'utf8', p, q);
+  return ascii ? buf.toString('latin1', p, q) : decodeUtf8Escaped(buf, p, q);
 }
 

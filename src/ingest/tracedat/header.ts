@@ -3,6 +3,7 @@
 // trace-cmd.dat.v7.5.txt, lib/trace-cmd/trace-input.c (read_headers_v6(), handle_options(),
 // handle_buffer_option(), read_section_header(), init_buffer_cpu_data(), read_cpu_data()).
 
+import { decodeUtf8Escaped } from '../lines.js';
 import { decompressBlock, isSupportedCompression, type CompressionName } from './compress.js';
 import { RandomAccessFile, SequentialReader } from './file.js';
 import { isCurrentHeaderEvent, parseEventFormat, parseHeaderPage, type EventFormat, type HeaderPage } from './format.js';
@@ -392,7 +393,7 @@ async function readV6(file: RandomAccessFile, start: number, base: Base): Promis
   }
   const kallsyms = await take(await num(4, 'kallsyms size'), 'kallsyms');
   await take(await num(4, 'printk formats size'), 'printk formats');
-  const cmdlines = (await take(await num(8, 'saved cmdlines size'), 'saved cmdlines')).toString('utf8');
+  const cmdlines = decodeUtf8Escaped(await take(await num(8, 'saved cmdlines size'), 'saved cmdlines'));
   const cpus = await num(4, 'cpu count');
   let tag = (await take(10, '"options"/"flyrecord" tag')).toString('latin1');
   if (tag.startsWith('options')) {
@@ -518,7 +519,7 @@ async function readV7(file: RandomAccessFile, head: Buffer, p: number, base: Bas
   let cmdlines = '';
   if (st.sections.has(Opt.Cmdlines)) {
     const k = await need(Opt.Cmdlines, 'saved cmdlines');
-    cmdlines = k.bytes(k.u64('cmdlines size'), 'saved cmdlines').toString('utf8');
+    cmdlines = decodeUtf8Escaped(k.bytes(k.u64('cmdlines size'), 'saved cmdlines'));
   }
 
   let cpuData: CpuDataRef[] = [];

@@ -3,6 +3,7 @@
 // function map), comm names, format text.
 
 import { describe, expect, it } from 'vitest';
+import { fixedString } from './bytes.js';
 import { CommTable } from './comms.js';
 import { writeState } from './decode.js';
 import { parseEventFormat, parseFieldLine, parseHeaderPage, type HeaderPage } from './format.js';
@@ -205,6 +206,13 @@ describe('comm names (saved cmdlines + the sched_switch plugin)', () => {
     t.register(99, 'stress-ng');
     expect(t.lookup(99)).toBe('stress-ng');
     expect(t.version).toBe(v + 1);
+  });
+
+  it('reads comm bytes as the text formats do: UTF-8 kept, invalid bytes as \\xNN', () => {
+    // `char comm[16]` of a task named with Latin-1 bytes, then a UTF-8 one, NUL-padded
+    expect(fixedString(Buffer.from([0x63, 0x61, 0x66, 0xe9, 0, 0x41]), 0, 6)).toBe('caf\\xe9');
+    expect(fixedString(Buffer.from('naïve\0\0', 'utf8'), 0, 8)).toBe('naïve');
+    expect(fixedString(Buffer.from('bash\0xx', 'latin1'), 0, 7)).toBe('bash');
   });
 });
 
