@@ -57,6 +57,8 @@ export class ProtectionMap {
   }
 
   remove(start: number, end: number): void {
+    // (munmap storms: most calls touch no interval this map knows)
+    if (!this.list.some((iv) => iv.end > start && iv.start < end)) return;
     const next: Interval[] = [];
     for (const iv of this.list) {
       if (iv.end <= start || iv.start >= end) {
@@ -103,8 +105,8 @@ export const promotion: PolicyDefinition = {
     const maps = new Map<number, ProtectionMap>();
     /** the verdict of each task's mprotect() in progress */
     const inProgress = new Map<number, { verdict: Verdict; ts: number }>();
-    /** each task's last syscall entry, to recognise one call traced twice */
-    const lastEntry = new Map<number, { key: string; ts: number }>();
+    /** each task's last syscall entry (name and first three arguments), to recognise one call traced twice */
+    const lastEntry = new Map<number, { name: string; a0: number | undefined; a1: number | undefined; a2: number | undefined; ts: number }>();
     const n = { mprotectCalls: 0, mprotectPromotions: 0, mprotectDemotions: 0, mprotectUndecidable: 0, mprotectFlushes: 0, avoidable: 0, undecidable: 0, demotionFlushes: 0 };
 
     function mapOf(mm: number): ProtectionMap {
@@ -129,10 +131,21 @@ export const promotion: PolicyDefinition = {
       // With both raw_syscalls:sys_enter and syscalls:sys_enter_mprotect enabled (the qemu captures)
       // every call is traced twice, `sys_enter: NR 10 (...)` then `sys_mprotect(...)`: the second
       // must not be read as a new mprotect whose old protection is the first one's new one.
-      const key = `${e.e.name}|${a.start ?? a.addr ?? a.arg0}|${a.len ?? a.old_len ?? a.len_in ?? a.arg1}|${a.prot ?? a.behavior ?? a.arg2}`;
+      // (compared as numbers: a munmap storm is a million calls, too many to build keys for)
+      const a0 = a.start ?? a.addr ?? a.arg0;
+      const a1 = a.len ?? a.old_len ?? a.len_in ?? a.arg1;
+      const a2 = a.prot ?? a.behavior ?? a.arg2;
       const prev = lastEntry.get(e.e.pid);
-      lastEntry.set(e.e.pid, { key, ts: e.ts });
-      if (prev !== undefined && prev.key === key && e.ts - prev.ts <= DUPLICATE_WINDOW_NS) return;
+      if (prev === undefined) lastEntry.set(e.e.pid, { name, a0, a1, a2, ts: e.ts });
+      else {
+        const same = prev.name === name && prev.a0 === a0 && prev.a1 === a1 && prev.a2 === a2 && e.ts - prev.ts <= DUPLICATE_WINDOW_NS;
+        prev.name = name;
+        prev.a0 = a0;
+        prev.a1 = a1;
+        prev.a2 = a2;
+        prev.ts = e.ts;
+        if (same) return;
+      }
       inProgress.delete(e.e.pid);
       switch (e.e.name) {
         case 'mprotect':
