@@ -68,6 +68,11 @@ interface OpenRequest {
   closed: boolean;
   /** the IPI for the queued targets went out: a later csd_queue_cpu is another call */
   ipiSent?: boolean;
+  /**
+   * Remote reason-1 flushes seen before the initiator's own part said whether this is an mm flush
+   * or arch_tlbbatch_flush() (see mmEvidence()): the CPU and the task that was running there.
+   */
+  evidence?: Array<{ cpu: number; pid: number }>;
 }
 
 interface CsdFrame {
@@ -489,7 +494,7 @@ export class KernelModel {
 
   /** flush_tlb_func() on a target CPU for request `open` (csd vocabulary). */
   private remoteFlushInHandler(e: TlbFlushEvent, c: CpuState, t: TargetRecord | null, open: OpenRequest | null): void {
-    const outcome = this.applyRemoteFlush(e, c, open?.req ?? null);
+    const outcome = this.applyRemoteFlush(e, c, open);
     if (t !== null) {
       t.outcome = outcome;
       t.pages = e.pages;
@@ -497,20 +502,16 @@ export class KernelModel {
   }
 
   /** State change of a remote flush callback; returns its outcome class. */
-  private applyRemoteFlush(e: TlbFlushEvent, c: CpuState, req: FlushRequest | null): TargetOutcome {
+  private applyRemoteFlush(e: TlbFlushEvent, c: CpuState, open: OpenRequest | null): TargetOutcome {
+    const req = open?.req ?? null;
     switch (e.reason) {
       case 1:
-        // A flush ran, so the request's mm is what this CPU has loaded (6.14+ returns with reason 5
-        // otherwise; before, only CPUs in the precise mm_cpumask were sent the request).
         if (req !== null && req.mm !== 0 && req.mm !== c.loadedMm && req.kind === 'remote') {
-          // Without tgids this is how threads of one process are found: the task running here
-          // shares the initiator's mm.
-          if (!this.tasks.tgidKnown && !c.lazy && c.pid > 0 && !this.tasks.isKernelThread(c.pid)) {
-            const merged = this.tasks.sameMm(req.pid, c.pid);
-            if (merged !== null) this.remapMm(merged.drop, merged.keep);
-          }
-          if (req.mm !== c.loadedMm && this.mms.has(req.mm)) this.loadMm(e.cpu, c, req.mm, 0, false);
-          c.lazy = false;
+          // A full flush whose initiator has not run its own part yet may be arch_tlbbatch_flush()
+          // (its local part, reason 2, can come after the targets' callbacks): its batch cpumask
+          // reaches CPUs running other mms, so nothing follows about mms until it is known.
+          if (req.pages < 0 && req.local === 'none' && open !== null) (open.evidence ??= []).push({ cpu: e.cpu, pid: c.pid });
+          else this.mmEvidence(req, e.cpu, c);
         }
         // both paths in flush_tlb_func() catch the loaded mm's ASID up to mm_tlb_gen
         this.catchUp(c, c.loadedMm);
@@ -525,6 +526,37 @@ export class KernelModel {
         return 'switchToInitMm';
       default:
         return 'full';
+    }
+  }
+
+  /**
+   * A remote reason-1 flush of an mm request ran on `cpu`: the request's mm is what that CPU has
+   * loaded (6.14+ returns with reason 5 otherwise; before, only CPUs in the precise mm_cpumask
+   * were sent the request). Without tgids this is also how threads of one process are found: the
+   * task running there shares the initiator's mm.
+   */
+  private mmEvidence(req: FlushRequest, cpu: number, c: CpuState): void {
+    if (req.mm === 0 || req.mm === c.loadedMm) return;
+    if (!this.tasks.tgidKnown && !c.lazy && c.pid > 0 && !this.tasks.isKernelThread(c.pid)) {
+      const merged = this.tasks.sameMm(req.pid, c.pid);
+      if (merged !== null) this.remapMm(merged.drop, merged.keep);
+    }
+    if (req.mm !== c.loadedMm && this.mms.has(req.mm)) this.loadMm(cpu, c, req.mm, 0, false);
+    c.lazy = false;
+  }
+
+  /**
+   * The request turned out to be an mm flush (or closed as one): the evidence its early targets
+   * left counts now, for the CPUs still running the task that took the callback.
+   */
+  private settleEvidence(open: OpenRequest): void {
+    const list = open.evidence;
+    if (list === undefined) return;
+    open.evidence = undefined;
+    if (open.req.kind !== 'remote') return;
+    for (const ev of list) {
+      const c = this.cpus[ev.cpu]!;
+      if (c.pid === ev.pid) this.mmEvidence(open.req, ev.cpu, c);
     }
   }
 
@@ -548,12 +580,13 @@ export class KernelModel {
       this.catchUp(c, c.loadedMm);
     }
     req.localPages = e.pages;
+    this.settleEvidence(open);
   }
 
   /** A remote flush seen without csd events: count it, and pair it by window (DOMAIN.md §3). */
   private remoteWithoutCsd(e: TlbFlushEvent, c: CpuState): void {
     const open = this.windowMatch(e.cpu, c);
-    const outcome = this.applyRemoteFlush(e, c, open?.req ?? null);
+    const outcome = this.applyRemoteFlush(e, c, open);
     let t: TargetRecord | null = null;
     if (open !== null) {
       t = { cpu: e.cpu, queuedTs: open.req.ts, ipi: c.vectorDepth > 0, handlerTs: e.ts, outcome, pages: e.pages };
@@ -882,6 +915,7 @@ export class KernelModel {
   private close(open: OpenRequest, ts: number): void {
     if (open.closed) return;
     open.closed = true;
+    this.settleEvidence(open);
     const req = open.req;
     req.closedTs = ts;
     if (req.mm !== 0 && req.gen > 0) {
