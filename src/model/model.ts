@@ -1229,8 +1229,8 @@ export class KernelModel {
    * others are coalesced per task: of a run of one task's entries with no other model event in
    * between, only the last is handed on (just before the next event of another type, or at the
    * end), because what a policy keeps of them is per task "the last syscall entry" (its time, a
-   * madvise advice), which the run's last entry alone decides. sng-madvise's 1.15M madvise entries
-   * become ~0.1M.
+   * madvise advice), which the run's last entry alone decides. on sng-madvise the policies get
+   * 134,805 syscall events instead of 1,153,427.
    */
   private pushSyscall(e: SyscallEnterEvent, task: TaskInfo): void {
     const mm = this.tasks.mmOf(e.pid);
