@@ -9,18 +9,9 @@ import { isFtrace, parseFtraceLine } from './formats/ftrace.js';
 import { isTraceCmd, parseTraceCmdLine } from './formats/tracecmd.js';
 import { isPerfScript, parsePerfScriptLine } from './formats/perfscript.js';
 import { sniffTextFormat } from './index.js';
+import { HEADER, L } from './testutil.js';
 
-const FTRACE_HEAD = [
-  '# tracer: nop',
-  '#',
-  '# entries-in-buffer/entries-written: 33429/33429   #P:2',
-  '#',
-  '#           TASK-PID       TGID    CPU#  |||||  TIMESTAMP  FUNCTION',
-  '#              | |           |       |   |||||     |         |',
-  '            bash-5045    (   5045) [000] ...1.  1354.137805: tlb_flush: pages:-1 reason:remote IPI send (4)',
-  '            bash-5045    (   5045) [000] ...2.  1354.137806: csd_queue_cpu: cpu=1 callsite=on_each_cpu_cond_mask+0x20/0x60 func=flush_tlb_func csd=0000000069199808',
-  '          <idle>-0       (-------) [001] d.h1.  1354.137847: call_function_single_entry: vector=251',
-];
+const FTRACE_HEAD = [...HEADER, L.flush4, L.queue, L.cfse];
 const FTRACE_PIPE = FTRACE_HEAD.slice(6); // trace_pipe: no header
 const TRACECMD_HEAD = [
   'cpus=2',

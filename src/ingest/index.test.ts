@@ -10,31 +10,11 @@ import { Readable } from 'node:stream';
 import { constants as zc, gunzipSync, gzipSync } from 'node:zlib';
 import { Diagnostics, InputError } from './diagnostics.js';
 import { BATCH_SIZE, openTrace } from './index.js';
-import { countEvents, readAll } from './testutil.js';
+import { BODY, countEvents, HEADER, L, readAll } from './testutil.js';
 
 const FIXTURES = fileURLToPath(new URL('../../fixtures/', import.meta.url));
 const MT_MIXED = FIXTURES + 'native-6.18-2cpu/mt-mixed/';
 
-const HEADER = [
-  '# tracer: nop',
-  '#',
-  '# entries-in-buffer/entries-written: 33429/33429   #P:2',
-  '#',
-  '#           TASK-PID       TGID    CPU#  |||||  TIMESTAMP  FUNCTION',
-  '#              | |           |       |   |||||     |         |',
-];
-const L = {
-  flush4: '            bash-5045    (   5045) [000] ...1.  1354.137805: tlb_flush: pages:-1 reason:remote IPI send (4)',
-  queue: '            bash-5045    (   5045) [000] ...2.  1354.137806: csd_queue_cpu: cpu=1 callsite=on_each_cpu_cond_mask+0x20/0x60 func=flush_tlb_func csd=0000000069199808',
-  ipi: '            bash-5045    (   5045) [000] ...2.  1354.137807: ipi_send_cpu: cpu=1 callsite=on_each_cpu_cond_mask+0x20/0x60 callback=generic_smp_call_function_single_interrupt+0x0/0x10',
-  entry0: '            bash-5045    (   5045) [000] d..2.  1354.137843: csd_function_entry: func=flush_tlb_func, csd=0000000000000000',
-  cfse: '          <idle>-0       (-------) [001] d.h1.  1354.137847: call_function_single_entry: vector=251',
-  entry1: '          <idle>-0       (-------) [001] d.h1.  1354.137848: csd_function_entry: func=flush_tlb_func, csd=0000000069199808',
-  flush5: '          <idle>-0       (-------) [001] d.h1.  1354.137849: tlb_flush: pages:0 reason:remote wrong CPU (5)',
-  exit1: '          <idle>-0       (-------) [001] d.h1.  1354.137849: csd_function_exit: func=flush_tlb_func, csd=0000000069199808',
-  fork: '            bash-5045    (   5045) [000] .....  1354.137856: sched_process_fork: comm=bash pid=5045 child_comm=bash child_pid=5050',
-};
-const BODY = [L.flush4, L.queue, L.ipi, L.entry0, L.cfse, L.entry1, L.flush5, L.exit1, L.fork];
 
 let dir: string;
 beforeAll(() => {

@@ -13,6 +13,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { FTRACE_HEADER } from '../model/helpers.js';
 
 export interface Task {
   comm: string;
@@ -41,19 +42,6 @@ export interface Target {
   ipi?: boolean;
 }
 
-const HEADER = (n: number, cpus: number) => `# tracer: nop
-#
-# entries-in-buffer/entries-written: ${n}/${n}   #P:${cpus}
-#
-#                                          _-----=> irqs-off/BH-disabled
-#                                         / _----=> need-resched
-#                                        | / _---=> hardirq/softirq
-#                                        || / _--=> preempt-depth
-#                                        ||| / _-=> migrate-disable
-#                                        |||| /     delay
-#           TASK-PID       TGID    CPU#  |||||  TIMESTAMP  FUNCTION
-#              | |           |       |   |||||     |         |
-`;
 
 const CSD_BASE = 0x69199808;
 const NULL_CSD = '0000000000000000';
@@ -232,7 +220,7 @@ export class FtraceText {
   }
 
   text(): string {
-    return HEADER(this.lines.length, this.cpus) + this.lines.join('\n') + '\n';
+    return FTRACE_HEADER(this.cpus, this.lines.length) + this.lines.join('\n') + '\n';
   }
 
   /** Write the text to a fresh temporary file and return its path. */

@@ -123,39 +123,29 @@ const KIND_FIELDS: Partial<Record<Kind, string[]>> = {
   [Kind.SchedWakeup]: ['comm', 'pid'],
 };
 
+/** Events decoded by their own name (the event kind is the name); the others are in kindOf(). */
+const KIND_BY_NAME = new Map<string, Kind>([
+  ['tlb_flush', Kind.TlbFlush],
+  ['ipi_send_cpu', Kind.IpiSendCpu],
+  ['ipi_send_cpumask', Kind.IpiSendCpumask],
+  ['csd_queue_cpu', Kind.CsdQueueCpu],
+  ['csd_function_entry', Kind.CsdFunction],
+  ['csd_function_exit', Kind.CsdFunction],
+  ['sched_switch', Kind.SchedSwitch],
+  ['sched_process_fork', Kind.Fork],
+  ['sched_process_exec', Kind.Exec],
+  ['sched_process_exit', Kind.Exit],
+  ['sched_migrate_task', Kind.Migrate],
+  ['sched_wake_idle_without_ipi', Kind.WakeIdle],
+]);
+
 function kindOf(fmt: EventFormat): { kind: Kind; kindName: string } {
   const n = fmt.name;
-  switch (n) {
-    case 'tlb_flush':
-      return { kind: Kind.TlbFlush, kindName: n };
-    case 'ipi_send_cpu':
-      return { kind: Kind.IpiSendCpu, kindName: n };
-    case 'ipi_send_cpumask':
-      return { kind: Kind.IpiSendCpumask, kindName: n };
-    case 'csd_queue_cpu':
-      return { kind: Kind.CsdQueueCpu, kindName: n };
-    case 'csd_function_entry':
-    case 'csd_function_exit':
-      return { kind: Kind.CsdFunction, kindName: n };
-    case 'sched_switch':
-      return { kind: Kind.SchedSwitch, kindName: n };
-    case 'sched_process_fork':
-      return { kind: Kind.Fork, kindName: n };
-    case 'sched_process_exec':
-      return { kind: Kind.Exec, kindName: n };
-    case 'sched_process_exit':
-      return { kind: Kind.Exit, kindName: n };
-    case 'sched_migrate_task':
-      return { kind: Kind.Migrate, kindName: n };
-    case 'sched_wake_idle_without_ipi':
-      return { kind: Kind.WakeIdle, kindName: n };
-    case 'sched_wakeup':
-    case 'sched_wakeup_new':
-      return { kind: Kind.SchedWakeup, kindName: 'other' };
-    case 'sys_enter':
-      if (fmt.system === 'raw_syscalls') return { kind: Kind.RawSysEnter, kindName: 'syscall_enter' };
-      break;
-  }
+  const named = KIND_BY_NAME.get(n);
+  if (named !== undefined) return { kind: named, kindName: n };
+  // read for their comms (the sched_switch plugin registers them), counted as other events
+  if (n === 'sched_wakeup' || n === 'sched_wakeup_new') return { kind: Kind.SchedWakeup, kindName: 'other' };
+  if (n === 'sys_enter' && fmt.system === 'raw_syscalls') return { kind: Kind.RawSysEnter, kindName: 'syscall_enter' };
   if (VECTOR_EVENTS.has(n)) return { kind: Kind.CallFunction, kindName: n };
   if (VMSCAN_EVENTS.has(n)) return { kind: Kind.Vmscan, kindName: n };
   if (fmt.system === 'syscalls' && n.startsWith('sys_enter_')) return { kind: Kind.Syscall, kindName: 'syscall_enter' };
