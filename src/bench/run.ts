@@ -10,7 +10,8 @@
 //   start-up     node dist/bench/child.js --version (node + loading the CLI; subtracted below)
 //   trace-cmd    trace-cmd report trace.dat > /dev/null              (the reference)
 //   text         tlbtrace analyze report.txt --json   (the trace-cmd report text, uncompressed)
-//   trace.dat    tlbtrace analyze trace.dat --json
+//   trace.dat    tlbtrace analyze trace.dat --json     (--ingest-thread auto: see src/ingest/worker/)
+//   trace.dat, other thread   the same with the ingest on the thread auto did not choose
 //   1x / Nx      tlbtrace analyze - --json, stdin fed on the fly with 1 and N copies of the
 //                text, timestamps shifted per copy (src/bench/concat.ts): peak RSS must stay flat
 // Events/s of tlbtrace runs use (time - start-up); trace-cmd's own start-up is milliseconds.
@@ -28,12 +29,17 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { indexText, writeCopies, type TextIndex } from './concat.js';
+import { autoPrefersWorker } from '../ingest/worker/source.js';
 import { machineInfo, type MachineInfo } from './machine.js';
 import { median, runShell, runTlbtrace, type Sample } from './measure.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DEFAULT_TRACES = path.resolve(ROOT, '..', 'shared', 'traces');
 const DEFAULT_CAPTURES = ['native-6.18-2cpu/sng-madvise', 'native-6.18-2cpu/sng-munmap'];
+
+/** where --ingest-thread auto parses a big input on this machine, and the other choice (also measured) */
+const AUTO_THREAD = autoPrefersWorker() ? 'worker' : 'main';
+const OTHER_THREAD = AUTO_THREAD === 'worker' ? 'main' : 'worker';
 
 const TARGET_TEXT = 6;
 const TARGET_DAT = 12;
@@ -151,7 +157,7 @@ function parseArgs(argv: string[]): Options {
 
 // ---------------------------------------------------------------------------------------------
 
-type Key = 'startup' | 'tracecmd' | 'text' | 'dat' | 'stream1' | 'streamN';
+type Key = 'startup' | 'tracecmd' | 'text' | 'dat' | 'datOther' | 'stream1' | 'streamN';
 
 interface Measurement {
   key: Key;
@@ -185,6 +191,8 @@ interface CaptureResult {
     textVsTraceCmd?: { wall: number; cpu: number };
     datVsTraceCmd?: { wall: number; cpu: number };
     datVsText?: { wall: number; cpu: number };
+    /** trace.dat with the ingest on the other thread than --ingest-thread auto chose, vs auto */
+    datOtherVsDat?: { wall: number; cpu: number };
     rssNxVs1x?: number;
   };
   notes: string[];
@@ -244,7 +252,8 @@ async function benchCapture(o: Options, captureDir: string, capture: string, tmp
   }
   else notes.push('trace-cmd is not installed (apt-get install -y trace-cmd): the ratios against trace-cmd report cannot be measured; absolute rates only');
   mk('text', 'tlbtrace analyze report.txt (text)');
-  mk('dat', 'tlbtrace analyze trace.dat');
+  mk('dat', `tlbtrace analyze trace.dat (ingest: ${AUTO_THREAD})`);
+  mk('datOther', `tlbtrace analyze trace.dat --ingest-thread ${OTHER_THREAD}`);
   if (o.stream) {
     mk('stream1', 'tlbtrace analyze - (1x on stdin)');
     mk('streamN', `tlbtrace analyze - (${o.scale}x on stdin)`);
@@ -264,6 +273,9 @@ async function benchCapture(o: Options, captureDir: string, capture: string, tmp
         break;
       case 'dat':
         s = await runTlbtrace([...analyzeArgs, dat], { keepStdout: true });
+        break;
+      case 'datOther':
+        s = await runTlbtrace([...analyzeArgs, '--ingest-thread', OTHER_THREAD, dat], { keepStdout: true });
         break;
       case 'stream1':
       case 'streamN': {
@@ -289,7 +301,7 @@ async function benchCapture(o: Options, captureDir: string, capture: string, tmp
     log(`${capture}: ${x.what}: ${fmtS(s.wallS)} s wall, ${fmtS(s.cpuS)} s cpu${s.maxRss ? `, ${fmtMB(s.maxRss)}` : ''}`);
   };
 
-  const order: Key[] = ['tracecmd', 'text', 'dat', 'stream1', 'streamN'];
+  const order: Key[] = ['tracecmd', 'text', 'dat', 'datOther', 'stream1', 'streamN'];
   try {
     for (let r = 0; r < o.runs; r++) {
       log(`${capture}: run ${r + 1}/${o.runs}`);
@@ -463,6 +475,8 @@ function render(o: Options, machine: MachineInfo, startup: Measurement, results:
           parts.push(`${fmtX(pick(c.ratios.datVsText))} text`);
           return parts.join(', ');
         }
+        case 'datOther':
+          return `${fmtX(pick(c.ratios.datOtherVsDat))} ingest on ${AUTO_THREAD}`;
         case 'streamN':
           return c.ratios.rssNxVs1x === undefined ? '-' : `RSS ${c.ratios.rssNxVs1x >= 0 ? '+' : ''}${(c.ratios.rssNxVs1x * 100).toFixed(1)}% vs 1x`;
         default:
@@ -488,7 +502,7 @@ function render(o: Options, machine: MachineInfo, startup: Measurement, results:
     s += renderTable(rows, new Set([1, 2, 3, 4, 5]));
     const r = c.ratios;
     const both = (x: { wall: number; cpu: number } | undefined) => (x ? `${fmtX(x.wall)} wall, ${fmtX(x.cpu)} cpu` : 'not measured');
-    s += `ratios: text/trace-cmd ${both(r.textVsTraceCmd)}; trace.dat/trace-cmd ${both(r.datVsTraceCmd)}; trace.dat/text ${both(r.datVsText)}\n`;
+    s += `ratios: text/trace-cmd ${both(r.textVsTraceCmd)}; trace.dat/trace-cmd ${both(r.datVsTraceCmd)}; trace.dat/text ${both(r.datVsText)}; ingest on ${OTHER_THREAD}/${AUTO_THREAD} ${both(r.datOtherVsDat)}\n`;
     for (const x of Object.values(m)) if (x.error) s += `  ${x.what}: failed: ${x.error}\n`;
     for (const n of c.notes) s += `  note: ${n}\n`;
   }
@@ -635,6 +649,7 @@ function computeRatios(results: CaptureResult[]): void {
     c.ratios.textVsTraceCmd = ratio(m.text, m.tracecmd);
     c.ratios.datVsTraceCmd = ratio(m.dat, m.tracecmd);
     c.ratios.datVsText = ratio(m.dat, m.text);
+    c.ratios.datOtherVsDat = ratio(m.datOther, m.dat);
     const a = m.stream1?.maxRss;
     const b = m.streamN?.maxRss;
     if (a !== undefined && b !== undefined) c.ratios.rssNxVs1x = b / a - 1;

@@ -30,9 +30,10 @@ export class InputError extends Error {
   constructor(
     readonly file: string,
     readonly line: number,
-    message: string,
+    /** what was wrong, without the file:line prefix */
+    readonly reason: string,
   ) {
-    super(line > 0 ? `${file}:${line}: ${message}` : `${file}: ${message}`);
+    super(line > 0 ? `${file}:${line}: ${reason}` : `${file}: ${reason}`);
     this.name = 'InputError';
   }
 }
@@ -47,8 +48,8 @@ export interface DiagnosticsOptions {
 export class Diagnostics {
   readonly counts = new Map<string, number>();
   readonly examples: WarningExample[] = [];
-  private readonly examplesPerCode: number;
-  private readonly strict: boolean;
+  readonly examplesPerCode: number;
+  readonly strict: boolean;
 
   constructor(opts: DiagnosticsOptions = {}) {
     this.examplesPerCode = opts.examplesPerCode ?? 3;
@@ -64,6 +65,17 @@ export class Diagnostics {
     const n = (this.counts.get(code) ?? 0) + 1;
     this.counts.set(code, n);
     if (n <= this.examplesPerCode) this.examples.push({ file, line, code, message });
+  }
+
+  /**
+   * Warnings another Diagnostics recorded (the ingest worker's: src/ingest/worker/source.ts):
+   * `counts` are new since its last report, `examples` the examples it kept since then.
+   */
+  absorb(counts: ReadonlyArray<readonly [string, number]>, examples: readonly WarningExample[]): void {
+    for (const [code, n] of counts) this.counts.set(code, (this.counts.get(code) ?? 0) + n);
+    for (const x of examples) {
+      if (this.examples.filter((y) => y.code === x.code).length < this.examplesPerCode) this.examples.push(x);
+    }
   }
 
   get total(): number {

@@ -3,7 +3,7 @@
 
 import type { TraceEvent } from '../events/types.js';
 import { Diagnostics } from '../ingest/diagnostics.js';
-import { openTrace } from '../ingest/index.js';
+import { openTraceThreaded, type IngestThread } from '../ingest/worker/source.js';
 import type { IngestOptions, TraceMeta, TraceSource } from '../ingest/source.js';
 import { KernelModel } from '../model/model.js';
 import { ObservedAccounting } from '../model/observed.js';
@@ -22,6 +22,8 @@ export interface AnalyzeOptions {
   /** `key=value` parameters; a key may be prefixed `policy.key` to target one policy */
   params?: Record<string, ParamValue>;
   cost?: Partial<CostModel>;
+  /** where the input is parsed: a worker thread ('worker'), this one ('main'), or by size ('auto', the default) */
+  ingestThread?: IngestThread;
 }
 
 export class UnknownPolicyError extends Error {}
@@ -107,8 +109,9 @@ function count(m: Map<string, { n: number }>, key: string): void {
 }
 
 export async function analyzeTrace(paths: string[], opts: AnalyzeOptions = {}): Promise<Summary> {
+  selectPolicies(opts.policies); // a wrong policy name is reported before any input is opened
   const diag = new Diagnostics({ strict: opts.strict });
-  const source = await openTrace(paths, opts.ingest ?? {}, diag);
+  const source = await openTraceThreaded(paths, opts.ingest ?? {}, diag, opts.ingestThread);
   return analyzeSource(source, diag, opts);
 }
 

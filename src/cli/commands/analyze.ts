@@ -4,6 +4,7 @@
 
 import type { Command } from 'commander';
 import { TRACE_FORMATS, type TraceFormat } from '../../ingest/source.js';
+import { INGEST_THREADS, WORKER_MIN_BYTES, WORKER_MIN_CPUS, type IngestThread } from '../../ingest/worker/source.js';
 import { analyzeTrace, UnknownPolicyError } from '../../pipeline/analyze.js';
 import { parseCostOverrides } from '../../policies/cost.js';
 import type { ParamValue } from '../../policies/policy.js';
@@ -23,6 +24,7 @@ interface AnalyzeFlags {
   vega?: string;
   output?: string;
   maxLineLength?: string;
+  ingestThread?: string;
   progress?: boolean;
 }
 
@@ -45,6 +47,7 @@ export function register(program: Command, setExitCode: SetExitCode): void {
     .option('--vega <dir>', 'write each chart as a Vega-Lite spec into this directory')
     .option('--max-line-length <bytes>', 'skip (with a warning) text lines longer than this', '1048576')
     .option('--no-progress', 'no progress bar on stderr')
+    .option('--ingest-thread <where>', `where the input is parsed: ${INGEST_THREADS.join(', ')} (auto: on ${WORKER_MIN_CPUS}+ CPUs a worker thread parses stdin and inputs of ${WORKER_MIN_BYTES >> 20} MiB or more while the analysis runs; else main)`, 'auto')
     .addHelpText(
       'after',
       `
@@ -75,6 +78,8 @@ export async function runAnalyze(files: string[], flags: AnalyzeFlags): Promise<
   if (flags.format !== undefined && !TRACE_FORMATS.includes(flags.format as TraceFormat)) {
     throw new UsageError(`--format must be one of ${TRACE_FORMATS.join(', ')} (got '${flags.format}')`);
   }
+  const ingestThread = (flags.ingestThread ?? 'auto') as IngestThread;
+  if (!INGEST_THREADS.includes(ingestThread)) throw new UsageError(`--ingest-thread must be one of ${INGEST_THREADS.join(', ')} (got '${flags.ingestThread}')`);
   const maxLineLength = Number(flags.maxLineLength ?? 1048576);
   if (!Number.isInteger(maxLineLength) || maxLineLength < 256) throw new UsageError('--max-line-length must be an integer >= 256');
   const params: Record<string, ParamValue> = {};
@@ -94,6 +99,7 @@ export async function runAnalyze(files: string[], flags: AnalyzeFlags): Promise<
     return await analyzeTrace(paths, {
       ingest: { format: flags.format as TraceFormat | undefined, maxLineLength, onProgress: progress?.update },
       strict: flags.strict,
+      ingestThread,
       policies: flags.policy?.split(',').map((s) => s.trim()).filter(Boolean),
       params,
       cost,
