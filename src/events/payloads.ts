@@ -777,19 +777,45 @@ const HEX_DIGIT = new Int8Array(256).fill(-1);
 for (let c = 0; c < 10; c++) HEX_DIGIT[48 + c] = c;
 for (let c = 0; c < 6; c++) HEX_DIGIT[97 + c] = HEX_DIGIT[65 + c] = 10 + c;
 
-/** readHex on bytes (same digits, same arithmetic, so the same double). Sets readEnd. */
+/**
+ * readHex on bytes, giving the same double. readHex's `v = v * 16 + d` in doubles is a chain of
+ * dependent multiply-adds (~8 cycles a digit; the hex digits of a madvise payload are a third of
+ * its time), so the first digits are gathered in int32s with shifts instead: up to 7 digits in
+ * one, up to 6 more in a second, combined exactly (13 digits are at most 52 bits, and readHex is
+ * exact below 2^53, so both give the same value). Digits beyond the 13th continue with readHex's
+ * own arithmetic from that exact value, so its roundings are reproduced. Sets readEnd.
+ */
 function readHexBytes(b: Uint8Array, p: number): number {
   if (b[p] === 48 && b[p + 1] === 120) p += 2;
   const start = p;
-  let v = 0;
+  let hi = 0;
   let d: number;
   while ((d = HEX_DIGIT[b[p]!]!) >= 0) {
-    v = v * 16 + d;
-    p++;
+    hi = (hi << 4) | d;
+    if (++p - start === 7) break;
+  }
+  if (p - start < 7) {
+    readEnd = p;
+    return p === start ? NaN : hi;
+  }
+  const mid = p;
+  let lo = 0;
+  while ((d = HEX_DIGIT[b[p]!]!) >= 0) {
+    lo = (lo << 4) | d;
+    if (++p - mid === 6) break;
+  }
+  let v = hi * HEX_SCALE[p - mid]! + lo;
+  if (p - mid === 6) {
+    while ((d = HEX_DIGIT[b[p]!]!) >= 0) {
+      v = v * 16 + d;
+      p++;
+    }
   }
   readEnd = p;
-  return p === start ? NaN : v;
+  return v;
 }
+/** 16 ** n */
+const HEX_SCALE = [1, 16, 256, 4096, 65536, 1048576, 16777216];
 
 /** readInt on bytes. Sets readEnd. */
 function readIntBytes(b: Uint8Array, p: number): number {
