@@ -26,6 +26,13 @@ interface Row {
   wasted: number;
 }
 
+function addTo(row: Row, requests: number, shootdowns: number, ipis: number, wasted: number): void {
+  row.requests += requests;
+  row.shootdowns += shootdowns;
+  row.ipis += ipis;
+  row.wasted += wasted;
+}
+
 const TOP_N = 20;
 const score = (r: Row) => r.shootdowns + r.requests;
 /** bound on distinct mms kept for the top-N table (fork storms make many) */
@@ -86,12 +93,6 @@ export class ObservedAccounting implements ObservedSink {
       shootdowns++;
       if (t.outcome in WASTED_OUTCOMES || t.outcome === 'tableSync') wasted++;
     }
-    const add = (row: Row) => {
-      row.requests += requests;
-      row.shootdowns += shootdowns;
-      row.ipis += req.ipis;
-      row.wasted += wasted;
-    };
     if (req.mm !== 0) {
       let r = this.mmRows.get(req.mm);
       if (r === undefined) {
@@ -101,14 +102,14 @@ export class ObservedAccounting implements ObservedSink {
       }
       // the name is taken while the mm is alive (the model forgets dead mms)
       if (this.mmLabel) r.label = this.mmLabel(req.mm);
-      add(r);
+      addTo(r, requests, shootdowns, req.ipis, wasted);
     }
     let cr = this.causeRows.get(req.cause);
     if (cr === undefined) {
       cr = { requests: 0, shootdowns: 0, ipis: 0, wasted: 0 };
       this.causeRows.set(req.cause, cr);
     }
-    add(cr);
+    addTo(cr, requests, shootdowns, req.ipis, wasted);
   }
 
   /** set by the pipeline: names an mm while the model still knows it */

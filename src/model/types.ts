@@ -101,6 +101,10 @@ export interface RequestEvent {
   req: FlushRequest;
 }
 
+/**
+ * A syscall entry. The model may reuse one object for successive entries: a policy keeps the
+ * fields it needs (pid, time, arguments), never the event object itself.
+ */
 export interface SyscallModelEvent {
   type: 'syscall';
   ts: number;

@@ -51,10 +51,10 @@ class InputStats {
   firstTs = Infinity;
   lastTs = -Infinity;
 
-  /** per-kind counts (hot path: no string building, one map lookup per event); names resolved at the end */
-  private byKind = new Map<string, { n: number }>();
-  private otherByName = new Map<string, { n: number }>();
-  private syscallByName = new Map<string, { n: number }>();
+  /** per-kind counts (hot path: no string building); names resolved at the end */
+  private byKind = new Counts();
+  private otherByName = new Counts();
+  private syscallByName = new Counts();
   private rawSyscalls = 0;
 
   see(e: TraceEvent): void {
@@ -64,11 +64,11 @@ class InputStats {
       return;
     }
     this.events++;
-    if (e.kind === 'other') count(this.otherByName, e.name);
+    if (e.kind === 'other') this.otherByName.add(e.name);
     else if (e.kind === 'syscall_enter') {
       if (e.raw) this.rawSyscalls++;
-      else count(this.syscallByName, e.name);
-    } else count(this.byKind, e.kind);
+      else this.syscallByName.add(e.name);
+    } else this.byKind.add(e.kind);
     const cpu = e.cpu;
     const ts = e.ts;
     if (cpu >= this.byCpu.length) this.growCpus(cpu);
@@ -91,9 +91,9 @@ class InputStats {
   get byType(): Map<string, number> {
     const out = new Map<string, number>();
     const add = (k: string, n: number) => out.set(k, (out.get(k) ?? 0) + n);
-    for (const [k, c] of this.byKind) add(k, c.n);
-    for (const [k, c] of this.otherByName) add(k, c.n);
-    for (const [k, c] of this.syscallByName) add(`sys_enter_${k}`, c.n);
+    for (const [k, c] of this.byKind.map) add(k, c.n);
+    for (const [k, c] of this.otherByName.map) add(k, c.n);
+    for (const [k, c] of this.syscallByName.map) add(`sys_enter_${k}`, c.n);
     if (this.rawSyscalls > 0) add('sys_enter', this.rawSyscalls);
     return out;
   }
@@ -102,10 +102,24 @@ class InputStats {
 type MmLabel = { mm: string; comm: string; tgid: number };
 const LABEL_CACHE_MAX = 4096;
 
-function count(m: Map<string, { n: number }>, key: string): void {
-  const c = m.get(key);
-  if (c !== undefined) c.n++;
-  else m.set(key, { n: 1 });
+/** Counts per name: one map lookup per event, none while the name repeats (syscall storms). */
+class Counts {
+  readonly map = new Map<string, { n: number }>();
+  private lastKey: string | null = null;
+  private last = { n: 0 };
+
+  add(key: string): void {
+    if (key !== this.lastKey) {
+      let c = this.map.get(key);
+      if (c === undefined) {
+        c = { n: 0 };
+        this.map.set(key, c);
+      }
+      this.last = c;
+      this.lastKey = key;
+    }
+    this.last.n++;
+  }
 }
 
 export async function analyzeTrace(paths: string[], opts: AnalyzeOptions = {}): Promise<Summary> {

@@ -69,6 +69,7 @@ export interface PolicyRun {
    * state (its time, its advice), which the last entry of the run decides.
    */
   readonly everySyscall?: ReadonlyArray<string>;
+  /** One model event. A syscall event object may be reused for the next entry: keep its fields, not it. */
   onEvent(e: ModelEvent): void;
   finish(): PolicyOutcome;
 }

@@ -57,8 +57,17 @@ export class ProtectionMap {
   }
 
   remove(start: number, end: number): void {
-    // (munmap storms: most calls touch no interval this map knows)
-    if (!this.list.some((iv) => iv.end > start && iv.start < end)) return;
+    // (munmap storms: most calls touch no interval this map knows; the list is sorted by start)
+    let touches = false;
+    for (let i = 0; i < this.list.length; i++) {
+      const iv = this.list[i]!;
+      if (iv.start >= end) break;
+      if (iv.end > start) {
+        touches = true;
+        break;
+      }
+    }
+    if (!touches) return;
     const next: Interval[] = [];
     for (const iv of this.list) {
       if (iv.end <= start || iv.start >= end) {
@@ -85,12 +94,31 @@ export class ProtectionMap {
 
 type Verdict = 'promotion' | 'demotion' | 'undecidable';
 
+// not `& ~(PAGE - 1)`: bitwise operators truncate to 32 bits
+const pageStart = (start: number) => Math.floor(start / PAGE) * PAGE;
+const pageEnd = (start: number, len: number) => Math.ceil((start + len) / PAGE) * PAGE;
+
 export function pageRange(start: number, len: number): [number, number] {
-  // not `& ~(PAGE - 1)`: bitwise operators truncate to 32 bits
-  const s = Math.floor(start / PAGE) * PAGE;
-  const e = Math.ceil((start + len) / PAGE) * PAGE;
-  return [s, e];
+  return [pageStart(start), pageEnd(start, len)];
 }
+
+/**
+ * Per task: its last syscall entry (name and first three arguments, to recognise one call traced
+ * twice; name '' = none) and the verdict of its mprotect() in progress (null = none). One record
+ * per task, updated in place: a munmap storm is a million entries.
+ */
+interface TaskState {
+  name: string;
+  a0: number | undefined;
+  a1: number | undefined;
+  a2: number | undefined;
+  ts: number;
+  verdict: Verdict | null;
+  verdictTs: number;
+}
+
+/** records holding neither an entry nor a verdict are dropped when the table reaches this size */
+const TASK_TABLE_PRUNE = 4096;
 
 export const promotion: PolicyDefinition = {
   name: 'promotion',
@@ -103,10 +131,8 @@ export const promotion: PolicyDefinition = {
   create(ctx) {
     const tally = new Tally(ctx);
     const maps = new Map<number, ProtectionMap>();
-    /** the verdict of each task's mprotect() in progress */
-    const inProgress = new Map<number, { verdict: Verdict; ts: number }>();
-    /** each task's last syscall entry (name and first three arguments), to recognise one call traced twice */
-    const lastEntry = new Map<number, { name: string; a0: number | undefined; a1: number | undefined; a2: number | undefined; ts: number }>();
+    const tasks = new Map<number, TaskState>();
+    let pruneAt = TASK_TABLE_PRUNE;
     const n = { mprotectCalls: 0, mprotectPromotions: 0, mprotectDemotions: 0, mprotectUndecidable: 0, mprotectFlushes: 0, avoidable: 0, undecidable: 0, demotionFlushes: 0 };
 
     function mapOf(mm: number): ProtectionMap {
@@ -118,13 +144,33 @@ export const promotion: PolicyDefinition = {
       return m;
     }
 
+    /** the task's record, made on first use (a record with name '' and no verdict = nothing known) */
+    function taskState(pid: number): TaskState {
+      let t = tasks.get(pid);
+      if (t === undefined) {
+        if (tasks.size >= pruneAt) {
+          for (const [k, x] of tasks) if (x.name === '' && x.verdict === null) tasks.delete(k);
+          pruneAt = Math.max(TASK_TABLE_PRUNE, tasks.size * 2);
+        }
+        t = { name: '', a0: undefined, a1: undefined, a2: undefined, ts: 0, verdict: null, verdictTs: 0 };
+        tasks.set(pid, t);
+      }
+      return t;
+    }
+
     function onSyscall(e: SyscallModelEvent): void {
       const name = e.e.name;
       // only calls that change protections or remove ranges matter here (madvise storms are common)
       if (name !== 'mprotect' && name !== 'pkey_mprotect' && name !== 'munmap' && name !== 'mremap') {
-        // (size checks first: in a madvise storm both maps are empty and this runs a million times)
-        if (inProgress.size > 0) inProgress.delete(e.e.pid);
-        if (lastEntry.size > 0) lastEntry.delete(e.e.pid);
+        // another call: ends the task's mprotect() and its last entry
+        // (size check first: in a madvise storm the table is empty and this runs a million times)
+        if (tasks.size > 0) {
+          const t = tasks.get(e.e.pid);
+          if (t !== undefined) {
+            t.name = '';
+            t.verdict = null;
+          }
+        }
         return;
       }
       const a = e.e.args;
@@ -135,18 +181,15 @@ export const promotion: PolicyDefinition = {
       const a0 = a.start ?? a.addr ?? a.arg0;
       const a1 = a.len ?? a.old_len ?? a.len_in ?? a.arg1;
       const a2 = a.prot ?? a.behavior ?? a.arg2;
-      const prev = lastEntry.get(e.e.pid);
-      if (prev === undefined) lastEntry.set(e.e.pid, { name, a0, a1, a2, ts: e.ts });
-      else {
-        const same = prev.name === name && prev.a0 === a0 && prev.a1 === a1 && prev.a2 === a2 && e.ts - prev.ts <= DUPLICATE_WINDOW_NS;
-        prev.name = name;
-        prev.a0 = a0;
-        prev.a1 = a1;
-        prev.a2 = a2;
-        prev.ts = e.ts;
-        if (same) return;
-      }
-      inProgress.delete(e.e.pid);
+      const t = taskState(e.e.pid);
+      const same = t.name === name && t.a0 === a0 && t.a1 === a1 && t.a2 === a2 && e.ts - t.ts <= DUPLICATE_WINDOW_NS;
+      t.name = name;
+      t.a0 = a0;
+      t.a1 = a1;
+      t.a2 = a2;
+      t.ts = e.ts;
+      if (same) return;
+      t.verdict = null;
       switch (e.e.name) {
         case 'mprotect':
         case 'pkey_mprotect': {
@@ -154,7 +197,8 @@ export const promotion: PolicyDefinition = {
           const len = a.len ?? a.arg1;
           const prot = a.prot ?? a.arg2;
           if (start === undefined || len === undefined || prot === undefined) return;
-          const [s, end] = pageRange(start, len);
+          const s = pageStart(start);
+          const end = pageEnd(start, len);
           const p = Number(prot) & PROT_MASK;
           const map = mapOf(e.mm);
           const old = map.lookup(s, end);
@@ -165,20 +209,21 @@ export const promotion: PolicyDefinition = {
           if (verdict === 'promotion') n.mprotectPromotions++;
           else if (verdict === 'demotion') n.mprotectDemotions++;
           else n.mprotectUndecidable++;
-          inProgress.set(e.e.pid, { verdict, ts: e.ts });
+          t.verdict = verdict;
+          t.verdictTs = e.ts;
           map.assign(s, end, p);
           return;
         }
         case 'munmap': {
           const start = a.addr ?? a.start ?? a.arg0;
           const len = a.len ?? a.arg1;
-          if (start !== undefined && len !== undefined) mapOf(e.mm).remove(...pageRange(start, len));
+          if (start !== undefined && len !== undefined) mapOf(e.mm).remove(pageStart(start), pageEnd(start, len));
           return;
         }
         case 'mremap': {
           const start = a.addr ?? a.arg0;
           const len = a.old_len ?? a.arg1;
-          if (start !== undefined && len !== undefined) mapOf(e.mm).remove(...pageRange(start, len));
+          if (start !== undefined && len !== undefined) mapOf(e.mm).remove(pageStart(start), pageEnd(start, len));
           return;
         }
         default:
@@ -188,19 +233,20 @@ export const promotion: PolicyDefinition = {
 
     function onRequest(req: FlushRequest): void {
       tally.observe(req);
-      lastEntry.delete(req.pid); // a repeated call after a flush is a new call
-      const m = inProgress.get(req.pid);
-      if (req.kind === 'tableSync' || m === undefined || req.ts < m.ts || (req.cause !== 'mprotect' && req.cause !== 'pkey_mprotect')) {
+      const t = tasks.size > 0 ? tasks.get(req.pid) : undefined;
+      if (t !== undefined) t.name = ''; // a repeated call after a flush is a new call
+      const verdict = t !== undefined ? t.verdict : null;
+      if (req.kind === 'tableSync' || verdict === null || req.ts < t!.verdictTs || (req.cause !== 'mprotect' && req.cause !== 'pkey_mprotect')) {
         tally.keepAsObserved(req);
         return;
       }
       n.mprotectFlushes++;
-      if (m.verdict === 'promotion') {
+      if (verdict === 'promotion') {
         n.avoidable++;
-        for (const t of req.targets) tally.drop(req, t);
+        for (const tg of req.targets) tally.drop(req, tg);
         return;
       }
-      if (m.verdict === 'undecidable') n.undecidable++;
+      if (verdict === 'undecidable') n.undecidable++;
       else n.demotionFlushes++;
       tally.keepAsObserved(req);
     }

@@ -76,39 +76,53 @@ export interface Callback {
  * csd_queue_cpu times interleave.
  */
 class CallbackQueues {
-  private perCpu: Array<Array<[number, number]>> = [];
+  /** per CPU, the intervals' queued and drained times in two parallel arrays (plain doubles: no
+   * object per callback) */
+  private queued: number[][] = [];
+  private drained: number[][] = [];
 
   pendingAt(cpu: number, ts: number): boolean {
-    const list = this.perCpu[cpu];
-    if (list === undefined) return false;
+    const q = this.queued[cpu];
+    if (q === undefined) return false;
+    const d = this.drained[cpu]!;
     // newest first: a callback pending at `ts` is most likely a recent one
-    for (let i = list.length - 1; i >= 0; i--) {
-      const iv = list[i]!;
-      if (iv[0] <= ts && iv[1] > ts) return true;
+    for (let i = q.length - 1; i >= 0; i--) {
+      if (q[i]! <= ts && d[i]! > ts) return true;
     }
     return false;
   }
 
   add(cpu: number, queued: number, drained: number): void {
     if (!(drained > queued)) return;
-    let list = this.perCpu[cpu];
-    if (list === undefined) {
-      list = [];
-      this.perCpu[cpu] = list;
+    let q = this.queued[cpu];
+    let d = this.drained[cpu];
+    if (q === undefined || d === undefined) {
+      q = [];
+      d = [];
+      this.queued[cpu] = q;
+      this.drained[cpu] = d;
     }
-    list.push([queued, drained]);
+    q.push(queued);
+    d.push(drained);
     // requests come in time order: a callback drained long before this one cannot matter again
     // (the slack covers emulated IPIs of ~100 ms and batches flushed a little in the past); at most
     // the newest 256 are kept. Compacted in place: on a busy CPU this runs for every callback.
-    if (list.length > 64) {
+    if (q.length > 64) {
       const horizon = queued - PENDING_HORIZON_NS;
       let n = 0;
-      for (let i = 0; i < list.length; i++) {
-        const iv = list[i]!;
-        if (iv[1] > horizon) list[n++] = iv;
+      for (let i = 0; i < q.length; i++) {
+        if (d[i]! > horizon) {
+          q[n] = q[i]!;
+          d[n] = d[i]!;
+          n++;
+        }
       }
-      list.length = n;
-      if (n > 256) list.splice(0, n - 256);
+      q.length = n;
+      d.length = n;
+      if (n > 256) {
+        q.splice(0, n - 256);
+        d.splice(0, n - 256);
+      }
     }
   }
 }
@@ -132,7 +146,8 @@ class DrainTimes {
     // mostly appended in order; keep sorted
     let i = list.length;
     while (i > 0 && list[i - 1]! > handlerTs) i--;
-    list.splice(i, 0, handlerTs);
+    if (i === list.length) list.push(handlerTs);
+    else list.splice(i, 0, handlerTs);
     if (list.length > 8192) list.splice(0, 4096);
   }
 
@@ -362,8 +377,8 @@ export class Tally {
  * added; the delay request -> switch-in is recorded either way.
  */
 export class SwitchInDeferrals {
-  /** `${cpu}:${mm}` -> request times still owed */
-  private owed = new Map<string, number[]>();
+  /** mm -> cpu -> request times still owed (by mm first: an mm's exit drops all of its own) */
+  private owed = new Map<number, Map<number, number[]>>();
   /** cpu -> request times owed at the CPU's next context switch of any kind (running CPUs, LATR) */
   private owedAtNextSwitch = new Map<number, number[]>();
   deferred = 0;
@@ -374,11 +389,15 @@ export class SwitchInDeferrals {
 
   /** Defer a CPU that does not run the mm: it pays at its next switch-in to `mm`. */
   defer(cpu: number, mm: number, ts: number): void {
-    const k = `${cpu}:${mm}`;
-    let list = this.owed.get(k);
+    let byCpu = this.owed.get(mm);
+    if (byCpu === undefined) {
+      byCpu = new Map();
+      this.owed.set(mm, byCpu);
+    }
+    let list = byCpu.get(cpu);
     if (list === undefined) {
       list = [];
-      this.owed.set(k, list);
+      byCpu.set(cpu, list);
     }
     list.push(ts);
     this.deferred++;
@@ -405,28 +424,26 @@ export class SwitchInDeferrals {
     // switch_mm_irqs_off() runs for a user task whose mm is not loaded, or the same mm after lazy mode
     const switchIn = !e.toKernelThread && (e.fromMm !== e.toMm || e.wasLazy);
     if (!switchIn) return;
-    const k = `${e.cpu}:${e.toMm}`;
-    const list = this.owed.get(k);
-    if (list === undefined) return;
-    this.owed.delete(k);
+    const byCpu = this.owed.get(e.toMm);
+    const list = byCpu?.get(e.cpu);
+    if (byCpu === undefined || list === undefined) return;
+    byCpu.delete(e.cpu);
+    if (byCpu.size === 0) this.owed.delete(e.toMm);
     for (const ts of list) this.tally.delays.add((e.ts - ts) / 1000);
     if (e.observedFlush !== -1) this.tally.addFullFlush();
   }
 
   onMmExit(mm: number): void {
-    const suffix = `:${mm}`;
-    for (const [k, list] of this.owed) {
-      if (k.endsWith(suffix)) {
-        this.droppedAtExit += list.length;
-        this.owed.delete(k);
-      }
-    }
+    const byCpu = this.owed.get(mm);
+    if (byCpu === undefined) return;
+    for (const list of byCpu.values()) this.droppedAtExit += list.length;
+    this.owed.delete(mm);
   }
 
   /** Deferrals still owed at the end of the trace (the CPU never came back: unbounded delay). */
   stillOwed(): number {
     let n = 0;
-    for (const l of this.owed.values()) n += l.length;
+    for (const byCpu of this.owed.values()) for (const l of byCpu.values()) n += l.length;
     for (const l of this.owedAtNextSwitch.values()) n += l.length;
     return n;
   }
