@@ -53,8 +53,20 @@ const TLB_CLASSES = new Set<CallbackClass>(['flush_tlb_func', 'tlb_remove_table_
 /** Dead mms and tasks are forgotten this long after their exit (their teardown flushes come first). */
 const RETIRE_AFTER_NS = 2_000_000_000;
 
-/** Events held behind open requests before the oldest is closed as it stands. */
-const MAX_OUTBOX = 65_536;
+/**
+ * Events held behind open requests before the oldest is closed as it stands: OUTBOX_PER_CPU per
+ * CPU, at least OUTBOX_MIN. The cap is for requests that will never complete (handlers lost), and
+ * how many events a request that does complete spans grows with the CPU count (events/s): across
+ * the shared captures at most 801 events on 2 CPUs, 1,541 on 8 and 3,131 on 16 (qemu, where an IPI
+ * takes 10-100 ms), 5-10x below the cap. A lower cap is a smaller peak heap: on sng-munmap one
+ * request whose handlers were lost held 65,536 events (the former fixed cap), whose promotion
+ * let the old generation grow: 10 streamed copies peaked at ~200 MB RSS, with 4,096 at ~125 MB.
+ */
+const OUTBOX_PER_CPU = 2048;
+const OUTBOX_MIN = 4096;
+export function outboxLimit(cpus: number): number {
+  return Math.max(OUTBOX_MIN, OUTBOX_PER_CPU * cpus);
+}
 
 /** A transaction stays open at most this long waiting for handlers (trace time), then is closed as unanswered. */
 const TRANSACTION_TIMEOUT_NS = 2_000_000_000;
@@ -189,6 +201,8 @@ export class KernelModel {
   private outbox: ModelEvent[] = [];
   private outboxOpen: Array<OpenRequest | null> = [];
   private nCpus: number;
+  /** outboxLimit(nCpus) */
+  private maxOutbox: number;
   /** vocabulary seen so far */
   sawCsd = false;
   sawIpi = false;
@@ -201,6 +215,7 @@ export class KernelModel {
 
   constructor(private readonly opts: ModelOptions) {
     this.nCpus = Math.max(1, opts.cpus);
+    this.maxOutbox = outboxLimit(this.nCpus);
     this.everySyscall = opts.everySyscall ?? new Set();
     this.tasks = new TaskRegistry(opts.tgidKnown);
     for (let i = 0; i < this.nCpus; i++) this.cpus.push(new CpuState());
@@ -224,6 +239,7 @@ export class KernelModel {
         mm.preciseMask = b;
       }
       this.nCpus = newN;
+      this.maxOutbox = outboxLimit(newN);
     }
     return this.cpus[n]!;
   }
@@ -1291,13 +1307,13 @@ export class KernelModel {
       return;
     }
     // A buffered syscall event keeps a copy of its trace event: while a request stays open (up to
-    // MAX_OUTBOX events, e.g. targets whose handlers were lost) every entry would otherwise keep the
+    // maxOutbox events, e.g. targets whose handlers were lost) every entry would otherwise keep the
     // reader's own objects alive, and V8 then allocates all later events of that kind straight in
     // the old generation (allocation-site pretenuring): on sng-munmap ~40 MB more peak RSS.
     if (ev.type === 'syscall') ev.e = copySyscallEnter(ev.e);
     this.outbox.push(ev);
     this.outboxOpen.push(open);
-    if (this.outbox.length > MAX_OUTBOX) this.forceOldest();
+    if (this.outbox.length > this.maxOutbox) this.forceOldest();
     this.drain();
   }
 

@@ -9,7 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import { Diagnostics } from '../../src/ingest/diagnostics.js';
 import { openTrace } from '../../src/ingest/index.js';
-import { KernelModel } from '../../src/model/model.js';
+import { KernelModel, outboxLimit } from '../../src/model/model.js';
 import { ObservedAccounting } from '../../src/model/observed.js';
 import { analyzeTrace } from '../../src/pipeline/analyze.js';
 import { FtraceText, thread, type Target } from '../policies/ftrace-builder.js';
@@ -79,7 +79,7 @@ describe('transactions whose targets never answer', () => {
   it('one request time-stamped in the future does not hold later policy events without bound', async () => {
     // A single corrupt timestamp (100 s -> 200 s) on a request whose target never answers: the
     // 2 s timeout compares `now - req.ts`, which stays negative, so only the model's cap on events
-    // waiting behind an open request (MAX_OUTBOX, 65 536) closes it.
+    // waiting behind an open request (outboxLimit: 8192 events on 4 CPUs) closes it.
     const t = new FtraceText(4);
     t.switchTo(0, app, -1).switchTo(1, app, -1);
     t.shootdown(0, 1, toCpu1, { pages: 1 });
@@ -94,7 +94,8 @@ describe('transactions whose targets never answer', () => {
     const body = (x: FtraceText) => x.text().split('\n').filter((l) => l !== '' && !l.startsWith('#'));
     const text = [t.text().trimEnd(), ...body(glitch), ...body(rest)].join('\n') + '\n';
     const { max } = await streamModel(text, 4);
-    expect(max.outbox).toBeGreaterThan(60_000); // held: the timeout cannot see the glitch
-    expect(max.outbox).toBeLessThanOrEqual(65_536);
+    expect(outboxLimit(4)).toBe(8192);
+    expect(max.outbox).toBeGreaterThan(outboxLimit(4) - 100); // held: the timeout cannot see the glitch
+    expect(max.outbox).toBeLessThanOrEqual(outboxLimit(4));
   }, 60_000);
 });
