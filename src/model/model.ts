@@ -121,8 +121,15 @@ class CpuState {
   queuedClass: CallbackClass | null = null;
   /** a reason-0 flush outside a switch: exec_mmap() loads the new mm before sched_process_exec */
   execPending = false;
-  /** the task of this CPU's last event and the registry epoch it was looked up in (a cache) */
+  /**
+   * The task of this CPU's last event, the header comm and the registry epoch it was looked up
+   * with (a cache). The comm kept is the event's own string, not task.comm: equal names held in
+   * two strings (a task first named by a fork or switch payload, or by another CPU's line
+   * header) compare by content, a runtime call per event, where the same string compares by
+   * identity. task.comm changes only with an epoch bump, so this stays exact.
+   */
   task: TaskInfo | null = null;
+  taskComm = '';
   taskEpoch = -1;
 }
 
@@ -264,27 +271,14 @@ export class KernelModel {
   }
 
   consume(e: TraceEvent): void {
+    if (e.kind === 'syscall_enter') {
+      this.consumeSyscall(e);
+      return;
+    }
     const c = this.cpu(e.cpu);
     // exec renames the task: remember the name its old mm had
     const commBefore = e.kind === 'sched_process_exec' ? this.tasks.task(e.execPid)?.comm : undefined;
-    // Consecutive events of one CPU mostly come from the same task: when nothing in the header
-    // differs from what the registry holds, see() would change nothing, so it is skipped.
-    let task = c.task;
-    if (
-      task === null ||
-      task.pid !== e.pid ||
-      task.comm !== e.comm ||
-      c.taskEpoch !== this.tasks.epoch ||
-      (e.tgid >= 0 && (task.tgid !== e.tgid || task.tgidProvisional))
-    ) {
-      task = this.tasks.see(e.pid, e.tgid, e.comm);
-      c.task = task;
-      c.taskEpoch = this.tasks.epoch;
-    }
-    if (this.tasks.pendingMerge !== null) {
-      this.remapMm(this.tasks.pendingMerge.drop, this.tasks.pendingMerge.keep);
-      this.tasks.pendingMerge = null;
-    }
+    const task = this.taskOf(c, e.pid, e.tgid, e.comm);
     // The header names the task running on this CPU (except tlb_flush 0, which names the task being
     // switched away from). Before the first switch it tells us what the CPU has loaded; a task
     // other than the one the last sched_switch named means a switch we never saw.
@@ -305,20 +299,6 @@ export class KernelModel {
       case 'tlb_flush':
         this.onTlbFlush(e, c, task.kernelThread);
         break;
-      case 'syscall_enter': {
-        if (!task.user) this.tasks.markUser(e.pid);
-        // a capture with both raw_syscalls:sys_enter and syscalls:sys_enter_* records each call twice
-        const prev = task.lastSyscall;
-        if (prev === null) task.lastSyscall = { name: e.name, ts: e.ts, raw: e.raw };
-        else if (prev.name === e.name && prev.raw !== e.raw && e.ts - prev.ts < 1_000_000) break;
-        else {
-          prev.name = e.name;
-          prev.ts = e.ts;
-          prev.raw = e.raw;
-        }
-        this.pushSyscall(e, task);
-        break;
-      }
       case 'csd_queue_cpu':
         this.sawCsd = true;
         this.onCsdQueue(e, c);
@@ -376,10 +356,69 @@ export class KernelModel {
       default:
         break;
     }
-    this.expire(e.ts);
+    this.afterEvent(e.ts);
+  }
+
+  /**
+   * consume() of a syscall entry (85% of the events of a madvise or munmap storm). The same steps
+   * in the same order; its fields are read here, where only syscall entries pass, so V8 reads them
+   * through one event shape's inline cache instead of a megamorphic lookup over all event shapes.
+   */
+  private consumeSyscall(e: SyscallEnterEvent): void {
+    const cpu = e.cpu;
+    const pid = e.pid;
+    const ts = e.ts;
+    const c = this.cpu(cpu);
+    const task = this.taskOf(c, pid, e.tgid, e.comm);
+    if (c.pendingSwitch === null && !c.execPending && pid !== c.pid) {
+      this.learnFromHeader(cpu, c, pid, task.kernelThread || task.exited === true, c.pid >= 0);
+      c.pid = pid;
+    }
+    if (c.pendingSwitch !== null) this.resolveSwitch(cpu, c, null);
+    // a syscall is no part of an initiation: the initiator moved on
+    if (c.initiating !== null) this.initiatorDone(c, ts);
+
+    if (!task.user) this.tasks.markUser(pid);
+    // a capture with both raw_syscalls:sys_enter and syscalls:sys_enter_* records each call twice
+    const prev = task.lastSyscall;
+    if (prev === null) {
+      task.lastSyscall = { name: e.name, ts, raw: e.raw };
+      this.pushSyscall(e, task);
+    } else if (!(prev.name === e.name && prev.raw !== e.raw && ts - prev.ts < 1_000_000)) {
+      prev.name = e.name;
+      prev.ts = ts;
+      prev.raw = e.raw;
+      this.pushSyscall(e, task);
+    }
+    this.afterEvent(ts);
+  }
+
+  /**
+   * The task in the header of an event on CPU `c`. Consecutive events of one CPU mostly come from
+   * the same task: when nothing in the header differs from what the registry holds, see() would
+   * change nothing, so it is skipped.
+   */
+  private taskOf(c: CpuState, pid: number, tgid: number, comm: string): TaskInfo {
+    let task = c.task;
+    if (task === null || task.pid !== pid || c.taskComm !== comm || c.taskEpoch !== this.tasks.epoch || (tgid >= 0 && (task.tgid !== tgid || task.tgidProvisional))) {
+      task = this.tasks.see(pid, tgid, comm);
+      c.task = task;
+      c.taskComm = comm;
+      c.taskEpoch = this.tasks.epoch;
+    }
+    if (this.tasks.pendingMerge !== null) {
+      this.remapMm(this.tasks.pendingMerge.drop, this.tasks.pendingMerge.keep);
+      this.tasks.pendingMerge = null;
+    }
+    return task;
+  }
+
+  /** Every event's last step: time out stale transactions, and now and then forget the dead. */
+  private afterEvent(ts: number): void {
+    this.expire(ts);
     if ((++this.consumed & 4095) === 0) {
-      this.purgeRetired(e.ts);
-      this.sweepQueues(e.ts);
+      this.purgeRetired(ts);
+      this.sweepQueues(ts);
     }
   }
   private consumed = 0;
@@ -464,10 +503,14 @@ export class KernelModel {
         }
         // A direct local flush: flush_tlb_mm_range() with no other CPU in mm_cpumask (reason 3), or
         // arch_tlbbatch_flush() with only this CPU in the batch (reason 2).
-        const req = this.startRequest(e, c, e.reason === 3 ? 'localOnly' : 'batched', kthread);
+        if (c.initiating !== null) this.initiatorDone(c, e.ts);
+        if (e.reason === 3 && this.outbox.length === 0) {
+          this.directLocalFlush(e, c, kthread);
+          return;
+        }
+        this.startRequest(e, c, e.reason === 3 ? 'localOnly' : 'batched', kthread);
         this.localFlushInRun(e, c, c.initiating);
         this.initiatorDone(c, e.ts);
-        void req;
         return;
       }
       case 1:
@@ -668,6 +711,51 @@ export class KernelModel {
     // a direct local flush has no targets: nothing to predict, no CPU state for policies to read
     const snapshot = kind === 'localOnly' ? EMPTY_SNAPSHOT : this.snapshot(mm);
     return this.openRequest(e, c, { kind, mm, pages: e.pages, gen, completedGen, cause, freedTables: null, trim, snapshot }).req;
+  }
+
+  /**
+   * A direct local flush (tlb_flush 3 outside any request) while no event waits in the outbox: it
+   * opens and closes on this one event, and most requests of fork, madvise and munmap storms are
+   * these. The same state changes, sink calls and policy event, in the same order, as
+   * startRequest() + localFlushInRun() + initiatorDone() make for it, without what only requests
+   * that wait for targets need: no OpenRequest, no window or outbox entry, and no open generation
+   * (its generation is the mm's newest, opened and completed at once).
+   */
+  private directLocalFlush(e: TlbFlushEvent, c: CpuState, kthread: boolean): void {
+    let mm = kthread ? 0 : this.tasks.mmOf(e.pid);
+    if (!kthread) this.tasks.markUser(e.pid);
+    if (mm === INIT_MM) mm = 0;
+    const cause = this.causeOf(e.pid, e.ts, kthread, e.comm);
+    const m = mm !== 0 ? this.mm(mm) : null;
+    const gen = m !== null ? ++m.gen : 0;
+    const req: FlushRequest = {
+      id: this.nextReqId++,
+      ts: e.ts,
+      closedTs: e.ts,
+      cpu: e.cpu,
+      pid: e.pid,
+      comm: e.comm,
+      kind: 'localOnly',
+      mm,
+      pages: e.pages,
+      gen,
+      completedGen: m !== null ? m.completedGen : 0,
+      cause,
+      local: e.pages === 0 ? 'zero' : e.pages < 0 ? 'full' : 'ranged',
+      localPages: e.pages,
+      targets: [],
+      ipis: 0,
+      freedTables: null,
+      trim: false,
+      snapshot: EMPTY_SNAPSHOT,
+    };
+    this.opts.sink.onRequest(req);
+    if (this.pendingSyscallTasks.length > 0) this.flushSyscalls();
+    this.catchUp(c, c.loadedMm);
+    // completedGen, as close() computes it (this request's generation is done)
+    if (m !== null) m.completedGen = m.openGens.length > 0 ? m.openGens[0]! - 1 : m.gen;
+    this.opts.sink.onRequestClosed(req);
+    this.opts.emit({ type: 'request', req });
   }
 
   /** A batched request was first counted as an mm request: undo the generation bump. */
@@ -1342,8 +1430,12 @@ export class KernelModel {
       i++;
     }
     if (i === 0) return;
-    if (i === evs.length) {
-      // all handed on (the common case): keeps the arrays' storage, no splice
+    if (i === 1 && evs.length === 1) {
+      // one request handed on (the common case): pop() is inline, `length = 0` a runtime call
+      evs.pop();
+      opens.pop();
+    } else if (i === evs.length) {
+      // all handed on: keeps the arrays' storage, no splice
       evs.length = 0;
       opens.length = 0;
     } else {

@@ -136,7 +136,11 @@ export class TaskRegistry {
       this.tasks.set(pid, t);
       this.epoch++;
     } else {
-      if (t.comm !== comm && comm !== '<...>' && comm !== '') t.comm = comm;
+      if (t.comm !== comm && comm !== '<...>' && comm !== '') {
+        t.comm = comm;
+        // a rename: callers' task caches compare header comms against the one they were made with
+        this.epoch++;
+      }
       if (tgid >= 0 && t.tgid !== tgid) {
         this.epoch++;
         const oldKey = t.tgid;

@@ -1,7 +1,7 @@
 // The whole flow in one pass: bytes -> lines -> typed events (src/ingest) -> kernel model
 // (src/model) -> policy replays (src/policies) -> summary (src/report/schema.ts).
 
-import type { TraceEvent } from '../events/types.js';
+import type { SyscallEnterEvent, TraceEvent } from '../events/types.js';
 import { Diagnostics } from '../ingest/diagnostics.js';
 import { openTraceThreaded, type IngestThread } from '../ingest/worker/source.js';
 import type { IngestOptions, TraceMeta, TraceSource } from '../ingest/source.js';
@@ -58,19 +58,32 @@ class InputStats {
   private rawSyscalls = 0;
 
   see(e: TraceEvent): void {
+    if (e.kind === 'syscall_enter') {
+      this.seeSyscall(e);
+      return;
+    }
     if (e.kind === 'lost_events') {
       this.lostMarkersCpu[e.cpu] = (this.lostMarkersCpu[e.cpu] ?? 0) + 1;
       this.lostCpu[e.cpu] = (this.lostCpu[e.cpu] ?? 0) + Math.max(0, e.count);
       return;
     }
-    this.events++;
     if (e.kind === 'other') this.otherByName.add(e.name);
-    else if (e.kind === 'syscall_enter') {
-      if (e.raw) this.rawSyscalls++;
-      else this.syscallByName.add(e.name);
-    } else this.byKind.add(e.kind);
-    const cpu = e.cpu;
-    const ts = e.ts;
+    else this.byKind.add(e.kind);
+    this.seeHeader(e.cpu, e.ts);
+  }
+
+  /**
+   * see() of a syscall entry (most events of a syscall storm): its fields are read here, where
+   * only syscall entries pass (one shape's inline cache, not a megamorphic lookup).
+   */
+  private seeSyscall(e: SyscallEnterEvent): void {
+    if (e.raw) this.rawSyscalls++;
+    else this.syscallByName.add(e.name);
+    this.seeHeader(e.cpu, e.ts);
+  }
+
+  private seeHeader(cpu: number, ts: number): void {
+    this.events++;
     if (cpu >= this.byCpu.length) this.growCpus(cpu);
     this.byCpu[cpu]!++;
     if (this.firstTsCpu[cpu] !== this.firstTsCpu[cpu]) this.firstTsCpu[cpu] = ts; // NaN: no event yet
