@@ -275,30 +275,27 @@ export class KernelModel {
       this.consumeSyscall(e);
       return;
     }
+    if (e.kind === 'tlb_flush') {
+      this.consumeTlbFlush(e);
+      return;
+    }
     const c = this.cpu(e.cpu);
     // exec renames the task: remember the name its old mm had
     const commBefore = e.kind === 'sched_process_exec' ? this.tasks.task(e.execPid)?.comm : undefined;
     const task = this.taskOf(c, e.pid, e.tgid, e.comm);
-    // The header names the task running on this CPU (except tlb_flush 0, which names the task being
-    // switched away from). Before the first switch it tells us what the CPU has loaded; a task
-    // other than the one the last sched_switch named means a switch we never saw.
-    if (c.pendingSwitch === null && !(e.kind === 'tlb_flush' && e.reason === 0) && !c.execPending && e.pid !== c.pid) {
+    // The header names the task running on this CPU. Before the first switch it tells us what the
+    // CPU has loaded; a task other than the one the last sched_switch named means a switch we
+    // never saw.
+    if (c.pendingSwitch === null && !c.execPending && e.pid !== c.pid) {
       this.learnFromHeader(e.cpu, c, e.pid, task.kernelThread || task.exited === true, c.pid >= 0);
       c.pid = e.pid;
     }
-
-    // A pending switch is resolved by the first event after it on that CPU: tlb_flush 0 or not.
-    if (c.pendingSwitch !== null && !(e.kind === 'tlb_flush' && e.reason === 0 && c.csd.length === 0)) {
-      this.resolveSwitch(e.cpu, c, null);
-    }
+    // A pending switch is resolved by the first event after it on that CPU (see consumeTlbFlush()).
+    if (c.pendingSwitch !== null) this.resolveSwitch(e.cpu, c, null);
     // The initiator moved on: no more targets can be queued for its request.
-    if (c.initiating !== null && !this.partOfInitiation(e, c)) this.initiatorDone(c, e.ts);
+    if (c.initiating !== null && !this.partOfInitiation(e)) this.initiatorDone(c, e.ts);
 
-    // a switch on strings compares case by case: the common kinds first (a madvise storm is 85% syscalls)
     switch (e.kind) {
-      case 'tlb_flush':
-        this.onTlbFlush(e, c, task.kernelThread);
-        break;
       case 'csd_queue_cpu':
         this.sawCsd = true;
         this.onCsdQueue(e, c);
@@ -393,6 +390,25 @@ export class KernelModel {
     this.afterEvent(ts);
   }
 
+  /** consume() of a tlb_flush (the most frequent event after syscall entries), as consumeSyscall(). */
+  private consumeTlbFlush(e: TlbFlushEvent): void {
+    const cpu = e.cpu;
+    const pid = e.pid;
+    const reason = e.reason;
+    const c = this.cpu(cpu);
+    const task = this.taskOf(c, pid, e.tgid, e.comm);
+    // tlb_flush 0 names the task being switched away from, not the one running
+    if (c.pendingSwitch === null && reason !== 0 && !c.execPending && pid !== c.pid) {
+      this.learnFromHeader(cpu, c, pid, task.kernelThread || task.exited === true, c.pid >= 0);
+      c.pid = pid;
+    }
+    // a pending switch is resolved by this flush if it is the switch's own (reason 0 outside a handler)
+    if (c.pendingSwitch !== null && !(reason === 0 && c.csd.length === 0)) this.resolveSwitch(cpu, c, null);
+    if (c.initiating !== null && !this.flushPartOfInitiation(reason, c)) this.initiatorDone(c, e.ts);
+    this.onTlbFlush(e, c, task.kernelThread);
+    this.afterEvent(e.ts);
+  }
+
   /**
    * The task in the header of an event on CPU `c`. Consecutive events of one CPU mostly come from
    * the same task: when nothing in the header differs from what the registry holds, see() would
@@ -448,7 +464,7 @@ export class KernelModel {
   unattachedIpis = 0;
 
   /** Events that belong to an initiation in progress on this CPU (DOMAIN.md §2 (b)). */
-  private partOfInitiation(e: TraceEvent, c: CpuState): boolean {
+  private partOfInitiation(e: TraceEvent): boolean {
     switch (e.kind) {
       case 'csd_queue_cpu':
       case 'ipi_send_cpu':
@@ -461,12 +477,15 @@ export class KernelModel {
       case 'csd_function_entry':
       case 'csd_function_exit':
         return true;
-      case 'tlb_flush':
-        // the local part (3/2/5) of the request, or anything inside a handler frame
-        return c.csd.length > 0 || c.vectorDepth > 0 || (e.reason !== 4 && c.initiating !== null && c.initiating.req.local === 'none' && e.reason !== 0);
       default:
+        // (tlb_flush: consumeTlbFlush() asks flushPartOfInitiation())
         return false;
     }
+  }
+
+  /** A tlb_flush that belongs to the initiation in progress: its local part (3/2/5), or anything inside a handler frame. */
+  private flushPartOfInitiation(reason: number, c: CpuState): boolean {
+    return c.csd.length > 0 || c.vectorDepth > 0 || (reason !== 4 && c.initiating !== null && c.initiating.req.local === 'none' && reason !== 0);
   }
 
   // ---------------------------------------------------------------- tlb_flush
