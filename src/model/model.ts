@@ -185,10 +185,12 @@ export interface ModelOptions {
   emit: (e: ModelEvent) => void;
   sink: ObservedSink;
   /**
-   * Syscall names whose every entry the policies must see (the union of PolicyRun.everySyscall,
-   * filled in before the first event). Other entries are coalesced per task: see pushSyscall().
+   * Syscalls some policy wants every entry of (PolicyRun.everySyscall), each with the set of
+   * syscalls that every policy wanting it also wants every entry of; filled in before the first
+   * event. Entries of other syscalls, and for the other policies these too, are coalesced per
+   * task: see pushSyscall().
    */
-  everySyscall?: ReadonlySet<string>;
+  everySyscall?: ReadonlyMap<string, ReadonlySet<string>>;
 }
 
 export class KernelModel {
@@ -217,13 +219,13 @@ export class KernelModel {
   sawVectors = false;
   /** tasks holding a coalesced syscall entry not yet handed to the policies */
   private pendingSyscallTasks: TaskInfo[] = [];
-  private readonly everySyscall: ReadonlySet<string>;
+  private readonly everySyscall: ReadonlyMap<string, ReadonlySet<string>>;
   private inDirectReclaim = new Set<number>();
 
   constructor(private readonly opts: ModelOptions) {
     this.nCpus = Math.max(1, opts.cpus);
     this.maxOutbox = outboxLimit(this.nCpus);
-    this.everySyscall = opts.everySyscall ?? new Set();
+    this.everySyscall = opts.everySyscall ?? new Map();
     this.tasks = new TaskRegistry(opts.tgidKnown);
     for (let i = 0; i < this.nCpus; i++) this.cpus.push(new CpuState());
   }
@@ -1350,39 +1352,42 @@ export class KernelModel {
   // ---------------------------------------------------------------- policy stream
 
   /**
-   * A syscall entry for the policies. Entries named in opts.everySyscall go out one by one. The
-   * others are coalesced per task: of a run of one task's entries with no other model event in
-   * between, only the last is handed on (just before the next event of another type, or at the
-   * end), because what a policy keeps of them is per task "the last syscall entry" (its time, a
-   * madvise advice), which the run's last entry alone decides. on sng-madvise the policies get
-   * 134,805 syscall events instead of 1,153,427.
+   * A syscall entry for the policies. What a syscall reader keeps of the entries is per task "the
+   * last syscall entry" (its time, a madvise advice), so of a run of one task's entries with no
+   * other model event in between only the last is handed on (coalesced: just before the next event
+   * of another type, or at the end): on sng-madvise the policies get 134,805 syscall events
+   * instead of 1,153,427. An entry of a syscall in opts.everySyscall also goes out at once, to the
+   * policies that want every entry of it (promotion: a munmap storm is a million of those, which
+   * the other readers still get coalesced).
    */
   private pushSyscall(e: SyscallEnterEvent, task: TaskInfo): void {
     const mm = this.tasks.mmOf(e.pid);
     // storms repeat one syscall: its membership is remembered (strings compare by identity first)
     if (e.name !== this.lastSyscallName) {
       this.lastSyscallName = e.name;
-      this.lastSyscallEvery = this.everySyscall.has(e.name);
+      this.lastSyscallWith = this.everySyscall.get(e.name) ?? null;
     }
-    if (this.lastSyscallEvery) {
-      if (this.pendingSyscallTasks.length > 0) this.flushSyscalls();
+    const withEvery = this.lastSyscallWith;
+    if (withEvery !== null) {
+      // the policies taking this entry now read the coalesced entries of the syscalls outside
+      // withEvery: those still pending are older, so they go out first
+      if (this.pendingSyscallTasks.length > 0 && this.pendingOutside(withEvery)) this.flushSyscalls();
       if (this.outbox.length === 0) {
-        // handed on at once: one reused event object (a munmap storm is a million of these; a
-        // policy keeps what it needs of a syscall event, never the event: see SyscallModelEvent)
+        // handed on at once: one reused event object (a policy keeps what it needs of a syscall
+        // event, never the event: see SyscallModelEvent)
         const s = this.syscallScratch;
         s.ts = e.ts;
         s.cpu = e.cpu;
         s.mm = mm;
         s.e = e;
         this.opts.emit(s);
-        return;
+      } else {
+        this.buffer({ type: 'syscall', ts: e.ts, cpu: e.cpu, mm, e, every: true }, null);
       }
-      this.push({ type: 'syscall', ts: e.ts, cpu: e.cpu, mm, e }, null);
-      return;
     }
     const p = task.pendingSyscall;
     if (p === null) {
-      task.pendingSyscall = { type: 'syscall', ts: e.ts, cpu: e.cpu, mm, e };
+      task.pendingSyscall = { type: 'syscall', ts: e.ts, cpu: e.cpu, mm, e, every: false };
       this.pendingSyscallTasks.push(task);
       return;
     }
@@ -1392,9 +1397,15 @@ export class KernelModel {
     p.e = e;
   }
 
+  /** whether a pending coalesced entry is of a syscall outside `names` */
+  private pendingOutside(names: ReadonlySet<string>): boolean {
+    for (const t of this.pendingSyscallTasks) if (t.pendingSyscall !== null && !names.has(t.pendingSyscall.e.name)) return true;
+    return false;
+  }
+
   private lastSyscallName = '';
-  private lastSyscallEvery = false;
-  private readonly syscallScratch: SyscallModelEvent = { type: 'syscall', ts: 0, cpu: 0, mm: 0, e: null as unknown as SyscallEnterEvent };
+  private lastSyscallWith: ReadonlySet<string> | null = null;
+  private readonly syscallScratch: SyscallModelEvent = { type: 'syscall', ts: 0, cpu: 0, mm: 0, e: null as unknown as SyscallEnterEvent, every: true };
 
   /** Hand on the coalesced syscall entries (they are older than whatever comes next). */
   private flushSyscalls(): void {
@@ -1413,6 +1424,11 @@ export class KernelModel {
       this.opts.emit(ev); // nothing waiting: no buffering
       return;
     }
+    this.buffer(ev, open);
+  }
+
+  /** Queue an event behind the open requests in the outbox. */
+  private buffer(ev: ModelEvent, open: OpenRequest | null): void {
     // A buffered syscall event keeps a copy of its trace event: while a request stays open (up to
     // maxOutbox events, e.g. targets whose handlers were lost) every entry would otherwise keep the
     // reader's own objects alive, and V8 then allocates all later events of that kind straight in

@@ -111,6 +111,12 @@ export interface SyscallModelEvent {
   cpu: number;
   mm: number;
   e: SyscallEnterEvent;
+  /**
+   * true: one entry of a syscall some policies want every entry of (PolicyRun.everySyscall), for
+   * those policies only; false: the coalesced stream (of a run of one task's entries with no other
+   * model event between, the last), for the syscall readers that do not want every entry of it.
+   */
+  every: boolean;
 }
 
 export interface MmExitEvent {

@@ -170,11 +170,30 @@ export async function analyzeSource(source: TraceSource, diag: Diagnostics, opts
   const runs: Array<{ def: PolicyDefinition; run: PolicyRun; params: Record<string, ParamValue> }> = [];
   // each model event goes only to the policies that read its type (PolicyRun.reads)
   const readers: Record<ModelEvent['type'], PolicyRun[]> = { request: [], switch: [], syscall: [], mmExit: [] };
+  // a syscall entry goes to the policies that want every entry of its syscall (ev.every), or, as
+  // the coalesced stream, to the other syscall readers (PolicyRun.everySyscall); made on first use
+  const syscallRoutes = new Map<string, { every: PolicyRun[]; coalesced: PolicyRun[] }>();
+  let routeName = '';
+  let route = { every: readers.syscall, coalesced: readers.syscall };
   const emit = (ev: ModelEvent) => {
-    const list = readers[ev.type];
+    let list: PolicyRun[];
+    if (ev.type === 'syscall') {
+      if (ev.e.name !== routeName) {
+        routeName = ev.e.name;
+        route = syscallRoutes.get(routeName) ?? routeOf(routeName);
+      }
+      list = ev.every ? route.every : route.coalesced;
+    } else list = readers[ev.type];
     for (let i = 0; i < list.length; i++) list[i]!.onEvent(ev);
   };
-  const everySyscall = new Set<string>();
+  const routeOf = (name: string) => {
+    const r = { every: [] as PolicyRun[], coalesced: [] as PolicyRun[] };
+    for (const run of readers.syscall) (run.everySyscall?.includes(name) ? r.every : r.coalesced).push(run);
+    syscallRoutes.set(name, r);
+    return r;
+  };
+  /** for each syscall some policy wants every entry of: the syscalls all such policies want every entry of */
+  const everySyscall = new Map<string, Set<string>>();
   const model = new KernelModel({ cpus: meta.declaredCpus ?? 1, tgidKnown: meta.tgidKnown, emit, sink: accounting, everySyscall });
   const stats = new InputStats();
   const ctx: ModelContext = {
@@ -212,7 +231,10 @@ export async function analyzeSource(source: TraceSource, diag: Diagnostics, opts
     });
     runs.push({ def, run, params });
     for (const type of run.reads ?? (Object.keys(readers) as Array<ModelEvent['type']>)) readers[type].push(run);
-    for (const name of run.everySyscall ?? []) everySyscall.add(name);
+    for (const name of run.everySyscall ?? []) {
+      const shared = everySyscall.get(name);
+      everySyscall.set(name, new Set(shared === undefined ? run.everySyscall : run.everySyscall!.filter((n) => shared.has(n))));
+    }
   }
 
   for await (const batch of source.events()) {

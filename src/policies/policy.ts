@@ -63,10 +63,11 @@ export interface PolicyRun {
    */
   readonly reads?: ReadonlyArray<ModelEvent['type']>;
   /**
-   * Syscalls whose every entry this policy must see (promotion: mprotect, munmap, ...). Entries of
-   * other syscalls are coalesced per task: of a run of one task's entries with no other model event
-   * in between, only the last one arrives. A policy may keep of those only per-task "last entry"
-   * state (its time, its advice), which the last entry of the run decides.
+   * Syscalls whose every entry this policy must see (promotion: mprotect, munmap, ...); only this
+   * policy and others naming them get them one by one. Entries of other syscalls (and, for policies
+   * that do not name them, of these too) are coalesced per task: of a run of one task's entries
+   * with no other model event in between, only the last one arrives. A policy may keep of those
+   * only per-task "last entry" state (its time, its advice), which the last entry of the run decides.
    */
   readonly everySyscall?: ReadonlyArray<string>;
   /** One model event. A syscall event object may be reused for the next entry: keep its fields, not it. */
