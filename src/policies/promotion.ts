@@ -57,17 +57,9 @@ export class ProtectionMap {
   }
 
   remove(start: number, end: number): void {
-    // (munmap storms: most calls touch no interval this map knows; the list is sorted by start)
-    let touches = false;
-    for (let i = 0; i < this.list.length; i++) {
-      const iv = this.list[i]!;
-      if (iv.start >= end) break;
-      if (iv.end > start) {
-        touches = true;
-        break;
-      }
-    }
-    if (!touches) return;
+    // (munmap storms: most calls touch no interval this map knows)
+    const i = this.firstEndingAfter(start);
+    if (i === this.list.length || this.list[i]!.start >= end) return;
     const next: Interval[] = [];
     for (const iv of this.list) {
       if (iv.end <= start || iv.start >= end) {
@@ -78,6 +70,23 @@ export class ProtectionMap {
       if (iv.end > end) next.push({ start: end, end: iv.end, prot: iv.prot });
     }
     this.list = next;
+  }
+
+  /**
+   * Index of the first interval that ends after `at`, or the list's length. A binary search: the
+   * intervals are sorted and disjoint, so their ends are sorted too, and a munmap storm asks this
+   * once per call of maps that hold thousands of intervals.
+   */
+  private firstEndingAfter(at: number): number {
+    const list = this.list;
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (list[mid]!.end <= at) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 
   assign(start: number, end: number, prot: number): void {
