@@ -6,7 +6,7 @@
 //
 // On exit it writes one JSON line to the fd named by TLBTRACE_BENCH_FD (the parent opens a pipe
 // as fd 3), else to stderr:
-//   {"exitCode":0,"maxRssKB":151234,"hwmKB":150112,"userUs":...,"systemUs":...,"cliMs":...}
+//   {"exitCode":0,"maxRssKB":151234,"hwmKB":150112,"userUs":...,"systemUs":...,"mainThreadUs":...,"cliMs":...}
 // maxRssKB is process.resourceUsage().maxRSS (KiB); hwmKB is VmHWM of /proc/self/status (KiB),
 // the peak RSS of this process image alone. They differ when the parent is big: Linux carries
 // the RSS high-water mark of the forked copy of the parent across exec into ru_maxrss (and so
@@ -20,6 +20,21 @@ import { main } from '../cli/main.js';
 function reportFd(): number {
   const fd = Number(process.env.TLBTRACE_BENCH_FD);
   return Number.isInteger(fd) && fd > 2 ? fd : 2;
+}
+
+/**
+ * CPU time of the main thread alone (utime + stime of task `pid` in /proc, in USER_HZ = 100 ticks
+ * a second), microseconds, or null off Linux. The model and the policies run there: it is the
+ * critical path, and unlike wall time it does not grow when other processes share the machine.
+ */
+function mainThreadUs(): number | null {
+  try {
+    const f = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10_000;
+  } catch {
+    return null;
+  }
 }
 
 /** VmHWM (peak RSS of this process image) in KiB, or null off Linux */
@@ -43,6 +58,7 @@ process.on('exit', (code) => {
     hwmKB: vmHwmKB(),
     userUs: ru.userCPUTime,
     systemUs: ru.systemCPUTime,
+    mainThreadUs: mainThreadUs(),
     cliMs,
     uptimeMs: Math.round(process.uptime() * 1000),
   });

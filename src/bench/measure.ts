@@ -16,6 +16,9 @@ export interface Sample {
   wallS: number;
   /** user + system CPU, seconds (undefined when it could not be read) */
   cpuS?: number;
+  /** user + system CPU of the main thread alone, seconds (10 ms resolution; a single-threaded
+   * command's is its cpuS) */
+  mainCpuS?: number;
   /** peak resident set of the process image, bytes (VmHWM; undefined when unknown) */
   maxRss?: number;
   /** process.resourceUsage().maxRSS, bytes (includes the parent's RSS when it was bigger) */
@@ -127,11 +130,12 @@ export async function runTlbtrace(args: string[], opts: SpawnOptions = {}): Prom
   const line = report.trim().split('\n').pop();
   if (line) {
     try {
-      const r = JSON.parse(line) as { maxRssKB: number; hwmKB: number | null; userUs: number; systemUs: number; cliMs: number };
+      const r = JSON.parse(line) as { maxRssKB: number; hwmKB: number | null; userUs: number; systemUs: number; mainThreadUs: number | null; cliMs: number };
       // VmHWM when known: maxRSS also counts the parent's RSS at fork time (see child.ts)
       sample.maxRss = (r.hwmKB ?? r.maxRssKB) * 1024;
       sample.maxRssRusage = r.maxRssKB * 1024;
       sample.cpuS = (r.userUs + r.systemUs) / 1e6;
+      if (r.mainThreadUs !== null) sample.mainCpuS = r.mainThreadUs / 1e6;
       if (r.cliMs >= 0) sample.cliS = r.cliMs / 1000;
     } catch {
       // no report: the child crashed; exitCode says so
@@ -153,6 +157,7 @@ export function parseTimes(text: string): number | undefined {
 export async function runShell(script: string, args: string[]): Promise<Sample> {
   const { sample } = await runProcess('/bin/sh', ['-c', `${script} >/dev/null || exit $?; times`, 'sh', ...args], { keepStdout: true }, false);
   sample.cpuS = parseTimes(sample.stdout);
+  sample.mainCpuS = sample.cpuS; // (the reference, trace-cmd report, is single-threaded)
   return sample;
 }
 

@@ -20,6 +20,9 @@
 // benchmark starts (1-minute load average above half the CPUs), where wall times measure the
 // other processes as much as ours; then CPU time. CPU time is the stricter figure for tlbtrace:
 // node's GC threads add CPU time that wall time hides, while trace-cmd is single-threaded.
+// Also measured: the CPU time of tlbtrace's main thread alone (/proc/self/task/PID/stat), where
+// ingest, model and policies run: the critical path, and the one time that other load on a
+// shared machine hardly moves (`--metric main`).
 //
 // A benchmark, not a test: it always exits 0 unless its own arguments are wrong (2).
 
@@ -46,7 +49,10 @@ const TARGET_DAT = 12;
 const TARGET_RSS = 200e6;
 const TARGET_FLAT = 0.15;
 
-type Metric = 'wall' | 'cpu';
+type Metric = 'wall' | 'cpu' | 'main';
+
+/** a ratio of events/s by wall-clock time, by CPU time of the whole process, and of its main thread */
+type Ratio = Record<Metric, number>;
 
 interface Options {
   json: boolean;
@@ -71,8 +77,9 @@ const USAGE = `usage: npm run bench -- [options]
   --capture A,B        captures under DIR (default ${DEFAULT_CAPTURES.join(',')}; a bare name means native-6.18-2cpu/NAME)
   --runs N             runs per measurement, median taken (default 3)
   --scale N            copies for the memory run (default 10)
-  --metric auto|wall|cpu  time the PASS/FAIL lines use (default auto: wall, or cpu when the
-                       machine is busy at start)
+  --metric auto|wall|cpu|main  time the PASS/FAIL lines use (default auto: wall, or cpu when
+                       the machine is busy at start; main: CPU time of tlbtrace's main thread,
+                       where the model runs, which other load on the machine does not inflate)
   --no-stream          skip the 1x/Nx stdin runs (no memory-flatness check)
   --keep-tmp           keep the temporary uncompressed text
 `;
@@ -129,7 +136,7 @@ function parseArgs(argv: string[]): Options {
         break;
       case '--metric': {
         const m = value();
-        if (m !== 'wall' && m !== 'cpu' && m !== 'auto') throw new ArgError(`--metric wants auto, wall or cpu (got ${m ?? 'nothing'})`);
+        if (m !== 'wall' && m !== 'cpu' && m !== 'main' && m !== 'auto') throw new ArgError(`--metric wants auto, wall, cpu or main (got ${m ?? 'nothing'})`);
         metricGiven = m;
         break;
       }
@@ -168,12 +175,15 @@ interface Measurement {
   error?: string;
   wallS?: number;
   cpuS?: number;
+  mainCpuS?: number;
   maxRss?: number;
   /** time with the tlbtrace start-up subtracted (tlbtrace runs), else the time */
   netWallS?: number;
   netCpuS?: number;
+  netMainCpuS?: number;
   rateWall?: number;
   rateCpu?: number;
+  rateMain?: number;
   /** events counted by tlbtrace (its summary's input.events) */
   counted?: number;
   warnings?: number;
@@ -188,11 +198,11 @@ interface CaptureResult {
   scale: number;
   measurements: Partial<Record<Key, Measurement>>;
   ratios: {
-    textVsTraceCmd?: { wall: number; cpu: number };
-    datVsTraceCmd?: { wall: number; cpu: number };
-    datVsText?: { wall: number; cpu: number };
+    textVsTraceCmd?: Ratio;
+    datVsTraceCmd?: Ratio;
+    datVsText?: Ratio;
     /** trace.dat with the ingest on the other thread than --ingest-thread auto chose, vs auto */
-    datOtherVsDat?: { wall: number; cpu: number };
+    datOtherVsDat?: Ratio;
     rssNxVs1x?: number;
   };
   notes: string[];
@@ -355,14 +365,18 @@ function reduce(x: Measurement, startup: Measurement | undefined): void {
   x.wallS = median(x.samples.map((s) => s.wallS));
   const cpu = x.samples.map((s) => s.cpuS).filter((v): v is number => v !== undefined);
   x.cpuS = cpu.length ? median(cpu) : undefined;
+  const main = x.samples.map((s) => s.mainCpuS).filter((v): v is number => v !== undefined);
+  x.mainCpuS = main.length ? median(main) : undefined;
   const rss = x.samples.map((s) => s.maxRss).filter((v): v is number => v !== undefined);
   x.maxRss = rss.length ? median(rss) : undefined;
   if (x.key === 'startup') return;
   x.netWallS = x.wallS - (startup?.wallS ?? 0);
   x.netCpuS = x.cpuS === undefined ? undefined : x.cpuS - (startup?.cpuS ?? 0);
+  x.netMainCpuS = x.mainCpuS === undefined ? undefined : x.mainCpuS - (startup?.mainCpuS ?? 0);
   if (x.events > 0) {
     if (x.netWallS > 0) x.rateWall = x.events / x.netWallS;
     if (x.netCpuS !== undefined && x.netCpuS > 0) x.rateCpu = x.events / x.netCpuS;
+    if (x.netMainCpuS !== undefined && x.netMainCpuS > 0) x.rateMain = x.events / x.netMainCpuS;
   }
 }
 
@@ -376,8 +390,8 @@ interface Target {
 
 function targets(o: Options, results: CaptureResult[]): Target[] {
   const out: Target[] = [];
-  const pick = (r: { wall: number; cpu: number } | undefined) => (r === undefined ? undefined : r[o.metric]);
-  const ratioTarget = (name: string, goal: number, get: (c: CaptureResult) => { wall: number; cpu: number } | undefined, missing: (c: CaptureResult) => string) => {
+  const pick = (r: Ratio | undefined) => (r === undefined ? undefined : r[o.metric]);
+  const ratioTarget = (name: string, goal: number, get: (c: CaptureResult) => Ratio | undefined, missing: (c: CaptureResult) => string) => {
     const parts: string[] = [];
     let pass: boolean | null = true;
     for (const c of results) {
@@ -461,9 +475,9 @@ function render(o: Options, machine: MachineInfo, startup: Measurement, results:
   for (const c of results) {
     const m = c.measurements;
     s += `\n== ${c.capture}: ${fmtInt(c.events)} events; text ${(c.textBytes / 1e6).toFixed(1)} MB, trace.dat ${(c.datBytes / 1e6).toFixed(1)} MB\n`;
-    const rows: string[][] = [['what', 'events', 'wall s', 'cpu s', 'M ev/s wall', 'M ev/s cpu', `ratio (${o.metric})`, 'peak RSS']];
+    const rows: string[][] = [['what', 'events', 'wall s', 'cpu s', 'main-thread s', 'M ev/s wall', 'M ev/s cpu', `ratio (${o.metric})`, 'peak RSS']];
     const ratioCell = (x: Measurement): string => {
-      const pick = (r: { wall: number; cpu: number } | undefined) => (r ? r[o.metric] : undefined);
+      const pick = (r: Ratio | undefined) => (r ? r[o.metric] : undefined);
       switch (x.key) {
         case 'tracecmd':
           return '1x (reference)';
@@ -485,7 +499,7 @@ function render(o: Options, machine: MachineInfo, startup: Measurement, results:
     };
     for (const x of Object.values(m)) {
       if (x.error !== undefined && x.samples.length === 0) {
-        rows.push([x.what, fmtInt(x.events), 'FAILED', '', '', '', '', '']);
+        rows.push([x.what, fmtInt(x.events), 'FAILED', '', '', '', '', '', '']);
         continue;
       }
       rows.push([
@@ -493,15 +507,16 @@ function render(o: Options, machine: MachineInfo, startup: Measurement, results:
         fmtInt(x.events),
         fmtS(x.wallS),
         fmtS(x.cpuS),
+        fmtS(x.mainCpuS),
         fmtRate(x.rateWall),
         fmtRate(x.rateCpu),
         ratioCell(x),
         fmtMB(x.maxRss),
       ]);
     }
-    s += renderTable(rows, new Set([1, 2, 3, 4, 5]));
+    s += renderTable(rows, new Set([1, 2, 3, 4, 5, 6]));
     const r = c.ratios;
-    const both = (x: { wall: number; cpu: number } | undefined) => (x ? `${fmtX(x.wall)} wall, ${fmtX(x.cpu)} cpu` : 'not measured');
+    const both = (x: Ratio | undefined) => (x ? `${fmtX(x.wall)} wall, ${fmtX(x.cpu)} cpu, ${fmtX(x.main)} main-thread` : 'not measured');
     s += `ratios: text/trace-cmd ${both(r.textVsTraceCmd)}; trace.dat/trace-cmd ${both(r.datVsTraceCmd)}; trace.dat/text ${both(r.datVsText)}; ingest on ${OTHER_THREAD}/${AUTO_THREAD} ${both(r.datOtherVsDat)}\n`;
     for (const x of Object.values(m)) if (x.error) s += `  ${x.what}: failed: ${x.error}\n`;
     for (const n of c.notes) s += `  note: ${n}\n`;
@@ -523,8 +538,11 @@ function jsonOut(o: Options, machine: MachineInfo, startup: Measurement, results
     netCpuS: x.netCpuS ?? null,
     eventsPerSecWall: x.rateWall ?? null,
     eventsPerSecCpu: x.rateCpu ?? null,
+    mainThreadCpuS: x.mainCpuS ?? null,
+    netMainThreadCpuS: x.netMainCpuS ?? null,
+    eventsPerSecMainThread: x.rateMain ?? null,
     maxRssBytes: x.maxRss ?? null,
-    samples: x.samples.map((s) => ({ wallS: s.wallS, cpuS: s.cpuS ?? null, maxRssBytes: s.maxRss ?? null, rusageMaxRssBytes: s.maxRssRusage ?? null, cliS: s.cliS ?? null })),
+    samples: x.samples.map((s) => ({ wallS: s.wallS, cpuS: s.cpuS ?? null, mainThreadCpuS: s.mainCpuS ?? null, maxRssBytes: s.maxRss ?? null, rusageMaxRssBytes: s.maxRssRusage ?? null, cliS: s.cliS ?? null })),
     error: x.error ?? null,
   });
   return {
@@ -570,7 +588,7 @@ async function main(): Promise<number> {
   if (o.metricAuto) {
     const busy = machine.loadStart > machine.nproc / 2;
     o.metric = busy ? 'cpu' : 'wall';
-    o.metricWhy = `auto: 1-min load ${machine.loadStart.toFixed(2)} on ${machine.nproc} CPUs at start${busy ? ', busy' : ''}; --metric wall|cpu to force`;
+    o.metricWhy = `auto: 1-min load ${machine.loadStart.toFixed(2)} on ${machine.nproc} CPUs at start${busy ? ', busy' : ''}; --metric wall|cpu|main to force`;
   }
   const startup: Measurement = { key: 'startup', what: 'start-up (tlbtrace --version)', events: 0, samples: [] };
 
@@ -642,7 +660,11 @@ async function main(): Promise<number> {
 function computeRatios(results: CaptureResult[]): void {
   const ratio = (a: Measurement | undefined, b: Measurement | undefined) =>
     a?.rateWall !== undefined && b?.rateWall !== undefined
-      ? { wall: a.rateWall / b.rateWall, cpu: a.rateCpu !== undefined && b.rateCpu !== undefined ? a.rateCpu / b.rateCpu : NaN }
+      ? {
+          wall: a.rateWall / b.rateWall,
+          cpu: a.rateCpu !== undefined && b.rateCpu !== undefined ? a.rateCpu / b.rateCpu : NaN,
+          main: a.rateMain !== undefined && b.rateMain !== undefined ? a.rateMain / b.rateMain : NaN,
+        }
       : undefined;
   for (const c of results) {
     const m = c.measurements;
