@@ -112,8 +112,9 @@ export class RecordMerge {
     let exhausted: CpuCursor | null = null;
     while (items.length) {
       const c = items[0]!;
-      // the next-best cursor bounds how long `c` stays first
-      let bound: CpuCursor | undefined = items[1];
+      // the next-best cursor bounds how long `c` stays first (no read past the end: V8 treats
+      // an out-of-bounds read as a new case and recompiles the loop for it)
+      let bound: CpuCursor | undefined = items.length > 1 ? items[1] : undefined;
       if (items.length > 2 && before(items[2]!, bound!)) bound = items[2];
       for (;;) {
         if (c.lost !== 0) {
@@ -134,7 +135,9 @@ export class RecordMerge {
             c.lastVersion = comms.version;
           }
           const flags = dv.getUint8(rec + flagsOff);
-          const hardirq = (flags & TRACE_FLAG_HARDIRQ) !== 0 && (flags & TRACE_FLAG_NMI) === 0;
+          // hardirq and not NMI, in one test: with `&&` the second half first runs at the first
+          // interrupt-context record, deep into a trace, and V8 recompiles the loop for it
+          const hardirq = (flags & (TRACE_FLAG_HARDIRQ | TRACE_FLAG_NMI)) === TRACE_FLAG_HARDIRQ;
           batch.push(decoder.decode(spec, c.buf, dv, rec, c.recLen, c.recTs, c.cpu, pid, c.lastComm, hardirq));
           lastTs = c.recTs;
         }
