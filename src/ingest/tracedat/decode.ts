@@ -56,7 +56,7 @@ export interface Spec {
   refs: Ref[];
   /** syscall argument names (Kind.Syscall) */
   argNames: string[];
-  /** Kind.Syscall: builds the args object in one literal (see argsBuilder()) */
+  /** Kind.Syscall: builds the args object in one literal (see argsBuilder()); null for other kinds */
   makeArgs: ArgsBuilder | null;
   /** Kind.Syscall: name without `sys_enter_`, and its x86_64 number (-1 when not in the table) */
   sysName: string;
@@ -347,6 +347,41 @@ export class EventDecoder {
     comm: string,
     hardirq: boolean,
   ): TraceEvent {
+    // Syscall entries are most records of a madvise or munmap storm: they are built here, small
+    // enough for V8 to inline into the merge loop; the switch below is not, and a kind it meets
+    // for the first time late in a trace deoptimizes only itself.
+    const makeArgs = spec.makeArgs;
+    if (makeArgs === null) return this.decodeKind(spec, buf, dv, rec, len, ts, cpu, pid, comm, hardirq);
+    return {
+      kind: 'syscall_enter',
+      ts,
+      cpu,
+      pid,
+      tgid: -1,
+      comm,
+      hardirq,
+      line: 0,
+      name: spec.sysName,
+      // the number the text parsers give (x86_64 table, -1 when not in it), for equal events;
+      // the record's own __syscall_nr would say the same for every syscall in the table
+      nr: spec.sysNr,
+      raw: false,
+      args: makeArgs(dv, rec),
+    };
+  }
+
+  private decodeKind(
+    spec: Spec,
+    buf: Buffer,
+    dv: DataView,
+    rec: number,
+    len: number,
+    ts: number,
+    cpu: number,
+    pid: number,
+    comm: string,
+    hardirq: boolean,
+  ): TraceEvent {
     const refs = spec.refs;
     switch (spec.kind) {
       case Kind.TlbFlush:
@@ -527,17 +562,14 @@ export class EventDecoder {
           target: this.num(dv, rec, refs[0]!),
         };
       case Kind.Syscall: {
+        // no args builder (see argsBuilder()): the fields one by one; with one, decode() built it
         const le = this.ctx.le;
-        let args: Record<string, number>;
-        if (spec.makeArgs) args = spec.makeArgs(dv, rec);
-        else {
-          args = {};
-          const names = spec.argNames;
-          for (let i = 0; i < names.length; i++) {
-            const r = refs[i + 1]!;
-            const p = rec + r.off;
-            args[names[i]!] = r.size === 8 ? u64(dv, p, le) : readUnsigned(dv, p, r.size, le);
-          }
+        const args: Record<string, number> = {};
+        const names = spec.argNames;
+        for (let i = 0; i < names.length; i++) {
+          const r = refs[i + 1]!;
+          const p = rec + r.off;
+          args[names[i]!] = r.size === 8 ? u64(dv, p, le) : readUnsigned(dv, p, r.size, le);
         }
         return {
           kind: 'syscall_enter',
@@ -549,8 +581,6 @@ export class EventDecoder {
           hardirq,
           line: 0,
           name: spec.sysName,
-          // the number the text parsers give (x86_64 table, -1 when not in it), for equal events;
-          // the record's own __syscall_nr would say the same for every syscall in the table
           nr: spec.sysNr,
           raw: false,
           args,

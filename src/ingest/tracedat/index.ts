@@ -6,13 +6,14 @@
 //   format.ts   event format / header_page text -> field offsets
 //   ringbuf.ts  per-CPU page streams (chunked decompression) and the kbuffer-style page walker
 //   decode.ts   record payload -> TraceEvent (syscall names/numbers from src/events/payloads.ts)
+//   merge.ts    the per-record loop: all CPUs' records in timestamp order, decoded into batches
 //   kallsyms.ts, comms.ts: addresses and pids to names as trace-cmd report prints them
 //   zstd.ts     a fast zstd frame decoder for the compressed chunks (fzstd as fallback)
 // Records of all CPUs are merged by timestamp (ties: lowest CPU first, like
 // tracecmd_peek_next_data()); memory stays bounded by one window (256 pages or one compressed
 // chunk) per CPU plus one batch of events.
 
-import type { LostEventsEvent, TraceEvent } from '../../events/types.js';
+import type { TraceEvent } from '../../events/types.js';
 import { InputError, type Diagnostics } from '../diagnostics.js';
 import type { IngestOptions, TraceMeta, TraceSource } from '../source.js';
 import { CommTable } from './comms.js';
@@ -21,6 +22,7 @@ import { EventDecoder } from './decode.js';
 import { RandomAccessFile } from './file.js';
 import { HeaderError, readTraceDatInfo, TRACE_DAT_MAGIC, type TraceDatInfo } from './header.js';
 import { Kallsyms } from './kallsyms.js';
+import { RecordMerge } from './merge.js';
 import { CpuCursor, CpuStream, type StreamProblem } from './ringbuf.js';
 
 export { readTraceDatInfo, type TraceDatInfo } from './header.js';
@@ -32,9 +34,6 @@ const BATCH = 4096;
 export function isTraceDat(head: Buffer): boolean {
   return head.length >= TRACE_DAT_MAGIC.length && head.subarray(0, TRACE_DAT_MAGIC.length).equals(TRACE_DAT_MAGIC);
 }
-
-const TRACE_FLAG_HARDIRQ = 0x08;
-const TRACE_FLAG_NMI = 0x40;
 
 async function openFile(path: string, display: string): Promise<RandomAccessFile> {
   try {
@@ -86,59 +85,6 @@ export async function openTraceDat(path: string, opts: IngestOptions, diag: Diag
     meta,
     events: () => readEvents(path, display, info, meta, opts, diag),
   };
-}
-
-/**
- * Events lost before the cursor's next record. trace-cmd report prints `CPU:N [M EVENTS DROPPED]`
- * on its own line just before that record; the text parsers give it the timestamp of the event
- * printed before it (any CPU), and so does this.
- */
-function lostEvent(c: CpuCursor, lastTs: number): LostEventsEvent {
-  return { kind: 'lost_events', ts: lastTs, cpu: c.cpu, pid: -1, tgid: -1, comm: '', hardirq: undefined, line: 0, count: c.lost };
-}
-
-interface Heap {
-  items: CpuCursor[];
-}
-
-/** (ts, index) order: the earlier record first, the lower CPU index on ties */
-function before(a: CpuCursor, b: CpuCursor): boolean {
-  return a.recTs < b.recTs || (a.recTs === b.recTs && a.index < b.index);
-}
-
-function siftDown(h: Heap, i: number): void {
-  const items = h.items;
-  const n = items.length;
-  const x = items[i]!;
-  for (;;) {
-    let c = 2 * i + 1;
-    if (c >= n) break;
-    if (c + 1 < n && before(items[c + 1]!, items[c]!)) c++;
-    if (!before(items[c]!, x)) break;
-    items[i] = items[c]!;
-    i = c;
-  }
-  items[i] = x;
-}
-
-function siftUp(h: Heap, i: number): void {
-  const items = h.items;
-  const x = items[i]!;
-  while (i > 0) {
-    const p = (i - 1) >> 1;
-    if (!before(x, items[p]!)) break;
-    items[i] = items[p]!;
-    i = p;
-  }
-  items[i] = x;
-}
-
-function popTop(h: Heap): void {
-  const last = h.items.pop()!;
-  if (h.items.length) {
-    h.items[0] = last;
-    siftDown(h, 0);
-  }
 }
 
 async function* readEvents(
@@ -195,23 +141,8 @@ async function* readEvents(
       }
     };
 
-    const heap: Heap = { items: [] };
-    for (const c of cursors) {
-      if (await c.refill()) {
-        heap.items.push(c);
-        siftUp(heap, heap.items.length - 1);
-      }
-    }
-    progress();
-
-    const typeOff = decoder.typeOff;
-    const typeSize = decoder.typeSize;
-    const pidOff = decoder.commonPidOff;
-    const flagsOff = decoder.commonFlagsOff;
-    const unknownIds = new Set<number>();
-    const specs = decoder.specs;
-    const headerNeed = decoder.headerNeed;
     let shortWarned = false;
+    const unknownIds = new Set<number>();
     /** a record with no format in the file, or too short for it: skipped, with one warning per kind */
     const skipRecord = (c: CpuCursor, type: number, known: boolean): void => {
       if (type >= 0 && !known) {
@@ -223,66 +154,23 @@ async function* readEvents(
         diag.warn('corrupt-data', display, 0, `CPU ${c.cpu}: a record of ${c.recLen} bytes is too short for its event's format; such records are skipped`);
       }
     };
-    let batch: TraceEvent[] = [];
-    const items = heap.items;
-    /** ts of the last event handed out (lost_events take it, as the text parsers do) */
-    let lastTs = 0;
-
-    while (items.length) {
-      const c = items[0]!;
-      // the next-best cursor bounds how long `c` stays first
-      let bound: CpuCursor | undefined = items[1];
-      if (items.length > 2 && before(items[2]!, bound!)) bound = items[2];
-      let exhausted = false;
-      for (;;) {
-        if (c.lost !== 0) {
-          batch.push(lostEvent(c, lastTs));
-          c.lost = 0;
-        }
-        const dv = c.dv;
-        const rec = c.recOff;
-        const type = c.recLen >= headerNeed ? (typeSize === 2 ? dv.getUint16(rec + typeOff, le) : dv.getUint8(rec + typeOff)) : -1;
-        const spec = type < 0 ? undefined : (specs[type] ?? decoder.spec(type));
-        if (spec === undefined || c.recLen < spec.need) {
-          skipRecord(c, type, spec !== undefined);
-        } else {
-          const pid = dv.getInt32(rec + pidOff, le);
-          if (pid !== c.lastPid || comms.version !== c.lastVersion) {
-            c.lastPid = pid;
-            c.lastComm = comms.lookup(pid);
-            c.lastVersion = comms.version;
-          }
-          const flags = dv.getUint8(rec + flagsOff);
-          const hardirq = (flags & TRACE_FLAG_HARDIRQ) !== 0 && (flags & TRACE_FLAG_NMI) === 0;
-          batch.push(decoder.decode(spec, c.buf, dv, rec, c.recLen, c.recTs, c.cpu, pid, c.lastComm, hardirq));
-          lastTs = c.recTs;
-        }
-        if (!c.advance()) {
-          exhausted = true;
-          break;
-        }
-        if (bound !== undefined && !before(c, bound)) break;
-        if (batch.length >= BATCH) break;
-      }
-      if (exhausted) {
-        popTop(heap);
-        if (await c.refill()) {
-          items.push(c);
-          siftUp(heap, items.length - 1);
-        } else if (c.lost !== 0) {
-          batch.push(lostEvent(c, lastTs));
-          c.lost = 0;
-        }
-        progress();
-      } else {
-        siftDown(heap, 0);
-      }
-      if (batch.length >= BATCH) {
-        yield batch;
-        batch = [];
-      }
+    const merge = new RecordMerge(decoder, comms, le, BATCH, skipRecord);
+    for (const c of cursors) {
+      if (await c.refill()) merge.add(c);
     }
-    if (batch.length) yield batch;
+    progress();
+
+    for (;;) {
+      const c = merge.run();
+      if (c !== null) {
+        if (await c.refill()) merge.add(c);
+        else merge.finish(c);
+        progress();
+      }
+      if (merge.batch.length >= BATCH) yield merge.take();
+      if (!merge.heap.length) break;
+    }
+    if (merge.batch.length) yield merge.take();
     progress();
   } finally {
     await file.close();

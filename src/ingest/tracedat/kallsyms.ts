@@ -14,9 +14,11 @@
 export class Kallsyms {
   private hi: Uint32Array = new Uint32Array(0);
   private lo: Uint32Array = new Uint32Array(0);
-  /** name of entry i: src[nameStart[i] .. nameEnd[i]), made into a string only when printed */
+  /**
+   * name of entry i: from src[nameStart[i]] to the next blank or line end, found and made into a
+   * string only when printed (a few dozen of ~100k names are: scanning them all doubled the parse)
+   */
   private nameStart: Uint32Array = new Uint32Array(0);
-  private nameEnd: Uint32Array = new Uint32Array(0);
   private src: Buffer = Buffer.alloc(0);
   private n = 0;
   private loaded = false;
@@ -44,7 +46,6 @@ export class Kallsyms {
     let fHi = new Uint32Array(cap);
     let fLo = new Uint32Array(cap);
     let fStart = new Uint32Array(cap);
-    let fEnd = new Uint32Array(cap);
     let count = 0;
     let pos = 0;
     while (pos < n) {
@@ -72,9 +73,8 @@ export class Kallsyms {
       const type = p < eol ? src[p]! : -1;
       p++;
       while (p < eol && BLANK[src[p]!] === 1) p++;
-      let q = p;
-      while (q < eol && BLANK[src[q]!] !== 1) q++;
-      if (digits === 0 || type < 0 || q <= p) break; // libtraceevent stops at the first malformed line
+      // no name: p is at the line end (the blanks before a name are skipped above)
+      if (digits === 0 || type < 0 || p >= eol) break; // libtraceevent stops at the first malformed line
       pos = eol + 1;
       // skip '$' names (arm mapping symbols) and absolute symbols ('A'/'a', x86-64 per-cpu offsets)
       if (src[p] === 0x24 || type === 0x41 || type === 0x61) continue;
@@ -83,12 +83,10 @@ export class Kallsyms {
         fHi = grow(fHi, cap);
         fLo = grow(fLo, cap);
         fStart = grow(fStart, cap);
-        fEnd = grow(fEnd, cap);
       }
       fHi[count] = hi;
       fLo[count] = lo;
       fStart[count] = p;
-      fEnd[count] = q;
       count++;
     }
     // Order: tep_register_function() prepends (reverse file order), then a stable sort by address:
@@ -115,18 +113,21 @@ export class Kallsyms {
     this.hi = new Uint32Array(count);
     this.lo = new Uint32Array(count);
     this.nameStart = new Uint32Array(count);
-    this.nameEnd = new Uint32Array(count);
     for (let k = 0; k < count; k++) {
       const i = order[k]!;
       this.hi[k] = fHi[i]!;
       this.lo[k] = fLo[i]!;
       this.nameStart[k] = fStart[i]!;
-      this.nameEnd[k] = fEnd[i]!;
     }
   }
 
+  /** sscanf's `%*s`: the name runs to the first blank or the end of its line */
   private name(i: number): string {
-    return this.src.toString('latin1', this.nameStart[i]!, this.nameEnd[i]!);
+    const src = this.src;
+    const start = this.nameStart[i]!;
+    let end = start;
+    while (end < src.length && src[end] !== 0x0a && BLANK[src[end]!] !== 1) end++;
+    return src.toString('latin1', start, end);
   }
 
   /** compare key (khi, klo) with entry i: -1, 0, 1 */
