@@ -88,6 +88,9 @@ interface OpenRequest {
   evidence?: Array<{ cpu: number; pid: number }>;
 }
 
+/** What startRequest() and the like decide about a new request; newRequest() fills in the rest. */
+type RequestFields = Pick<FlushRequest, 'kind' | 'mm' | 'pages' | 'gen' | 'completedGen' | 'cause' | 'freedTables' | 'trim' | 'snapshot'>;
+
 interface CsdFrame {
   func: string;
   cls: CallbackClass;
@@ -749,27 +752,19 @@ export class KernelModel {
     const cause = this.causeOf(e.pid, e.ts, kthread, e.comm);
     const m = mm !== 0 ? this.mm(mm) : null;
     const gen = m !== null ? ++m.gen : 0;
-    const req: FlushRequest = {
-      id: this.nextReqId++,
-      ts: e.ts,
-      closedTs: e.ts,
-      cpu: e.cpu,
-      pid: e.pid,
-      comm: e.comm,
+    const req = this.newRequest(e, {
       kind: 'localOnly',
       mm,
       pages: e.pages,
       gen,
       completedGen: m !== null ? m.completedGen : 0,
       cause,
-      local: e.pages === 0 ? 'zero' : e.pages < 0 ? 'full' : 'ranged',
-      localPages: e.pages,
-      targets: [],
-      ipis: 0,
       freedTables: null,
       trim: false,
       snapshot: EMPTY_SNAPSHOT,
-    };
+    });
+    req.local = e.pages === 0 ? 'zero' : e.pages < 0 ? 'full' : 'ranged';
+    req.localPages = e.pages;
     this.opts.sink.onRequest(req);
     if (this.pendingSyscallTasks.length > 0) this.flushSyscalls();
     this.catchUp(c, c.loadedMm);
@@ -924,13 +919,21 @@ export class KernelModel {
   }
 
   /** Make a request initiated by the event's CPU and task, and open it there. */
-  private openRequest(
-    e: TraceEvent,
-    c: CpuState,
-    f: Pick<FlushRequest, 'kind' | 'mm' | 'pages' | 'gen' | 'completedGen' | 'cause' | 'freedTables' | 'trim' | 'snapshot'>,
-  ): OpenRequest {
+  private openRequest(e: TraceEvent, c: CpuState, f: RequestFields): OpenRequest {
+    const req = this.newRequest(e, f);
+    const open: OpenRequest = { req, initiatorDone: false, pending: 0, closed: false };
+    if (c.initiating !== null) this.initiatorDone(c, e.ts);
+    c.initiating = open;
+    this.windowOpen.push(open);
+    this.opts.sink.onRequest(req);
+    this.push({ type: 'request', req }, open);
+    return open;
+  }
+
+  /** A request of the event's CPU and task, nothing done yet: its local part 'none', no targets. */
+  private newRequest(e: TraceEvent, f: RequestFields): FlushRequest {
     // every field written out (no spread): one object shape, and ~100k requests a second
-    const req: FlushRequest = {
+    return {
       id: this.nextReqId++,
       ts: e.ts,
       closedTs: e.ts,
@@ -951,13 +954,6 @@ export class KernelModel {
       trim: f.trim,
       snapshot: f.snapshot,
     };
-    const open: OpenRequest = { req, initiatorDone: false, pending: 0, closed: false };
-    if (c.initiating !== null) this.initiatorDone(c, e.ts);
-    c.initiating = open;
-    this.windowOpen.push(open);
-    this.opts.sink.onRequest(req);
-    this.push({ type: 'request', req }, open);
-    return open;
   }
 
   private onIpi(ts: number, cpu: number, c: CpuState, targets: readonly number[], callback: string): void {
