@@ -174,11 +174,11 @@ export async function analyzeSource(source: TraceSource, diag: Diagnostics, opts
   // the coalesced stream, to the other syscall readers (PolicyRun.everySyscall); made on first use
   const syscallRoutes = new Map<string, { every: PolicyRun[]; coalesced: PolicyRun[] }>();
   let routeName = '';
-  let route = { every: readers.syscall, coalesced: readers.syscall };
+  let route: { every: PolicyRun[]; coalesced: PolicyRun[] } | undefined;
   const emit = (ev: ModelEvent) => {
     let list: PolicyRun[];
     if (ev.type === 'syscall') {
-      if (ev.e.name !== routeName) {
+      if (route === undefined || ev.e.name !== routeName) {
         routeName = ev.e.name;
         route = syscallRoutes.get(routeName) ?? routeOf(routeName);
       }

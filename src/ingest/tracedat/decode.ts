@@ -67,6 +67,26 @@ export interface Spec {
 
 type ArgsBuilder = (dv: DataView, rec: number) => Record<string, number>;
 
+/** The event of a syscalls:sys_enter_* record (Kind.Syscall): one literal, one object shape. */
+function syscallEnter(spec: Spec, ts: number, cpu: number, pid: number, comm: string, hardirq: boolean, args: Record<string, number>): TraceEvent {
+  return {
+    kind: 'syscall_enter',
+    ts,
+    cpu,
+    pid,
+    tgid: -1,
+    comm,
+    hardirq,
+    line: 0,
+    name: spec.sysName,
+    // the number the text parsers give (x86_64 table, -1 when not in it), for equal events;
+    // the record's own __syscall_nr would say the same for every syscall in the table
+    nr: spec.sysNr,
+    raw: false,
+    args,
+  };
+}
+
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
@@ -352,22 +372,7 @@ export class EventDecoder {
     // for the first time late in a trace deoptimizes only itself.
     const makeArgs = spec.makeArgs;
     if (makeArgs === null) return this.decodeKind(spec, buf, dv, rec, len, ts, cpu, pid, comm, hardirq);
-    return {
-      kind: 'syscall_enter',
-      ts,
-      cpu,
-      pid,
-      tgid: -1,
-      comm,
-      hardirq,
-      line: 0,
-      name: spec.sysName,
-      // the number the text parsers give (x86_64 table, -1 when not in it), for equal events;
-      // the record's own __syscall_nr would say the same for every syscall in the table
-      nr: spec.sysNr,
-      raw: false,
-      args: makeArgs(dv, rec),
-    };
+    return syscallEnter(spec, ts, cpu, pid, comm, hardirq, makeArgs(dv, rec));
   }
 
   private decodeKind(
@@ -571,20 +576,7 @@ export class EventDecoder {
           const p = rec + r.off;
           args[names[i]!] = r.size === 8 ? u64(dv, p, le) : readUnsigned(dv, p, r.size, le);
         }
-        return {
-          kind: 'syscall_enter',
-          ts,
-          cpu,
-          pid,
-          tgid: -1,
-          comm,
-          hardirq,
-          line: 0,
-          name: spec.sysName,
-          nr: spec.sysNr,
-          raw: false,
-          args,
-        };
+        return syscallEnter(spec, ts, cpu, pid, comm, hardirq, args);
       }
       case Kind.RawSysEnter: {
         const le = this.ctx.le;
