@@ -73,6 +73,12 @@ export interface TraceDatInfo {
   tsc2nsec?: { mult: number; shift: number };
   /** the per-CPU layout was reconstructed because the options naming it were cut off */
   recovered: boolean;
+  /**
+   * v6 only: file offset of the flyrecord's per-CPU offset/size table (everything before it is
+   * metadata that does not point into the data), and the ids of the options, in file order. For
+   * rewriting the data (src/bench/datcopies.ts), not for reading it.
+   */
+  v6Layout?: { cpuTableOffset: number; optionIds: number[] };
   /** metadata says the data goes past the end of the file */
   truncated: boolean;
   notes: string[];
@@ -396,11 +402,13 @@ async function readV6(file: RandomAccessFile, start: number, base: Base): Promis
   const cmdlines = decodeUtf8Escaped(await take(await num(8, 'saved cmdlines size'), 'saved cmdlines'));
   const cpus = await num(4, 'cpu count');
   let tag = (await take(10, '"options"/"flyrecord" tag')).toString('latin1');
+  const optionIds: number[] = [];
   if (tag.startsWith('options')) {
     // options: id (2), size (4), data; id 0 ends the list
     for (;;) {
       const id = await num(2, 'option id');
       if (id === Opt.Done) break;
+      optionIds.push(id);
       const size = await num(4, 'option size');
       const data = await take(size, `option ${id}`);
       applyOption(id, new Cur(Buffer.from(data), le, `option ${id}`), false, st);
@@ -409,6 +417,7 @@ async function readV6(file: RandomAccessFile, start: number, base: Base): Promis
   }
   if (tag.startsWith('latency')) fail('latency (text) trace.dat files are not supported: no binary event data');
   if (!tag.startsWith('flyrecord')) fail(`corrupt header: expected "flyrecord" at offset ${r.position - 10}, found ${JSON.stringify(tag)}`);
+  const cpuTableOffset = r.position;
   const cpuData: CpuDataRef[] = [];
   for (let cpu = 0; cpu < cpus; cpu++) {
     const offset = await num(8, 'cpu data offset');
@@ -422,6 +431,7 @@ async function readV6(file: RandomAccessFile, start: number, base: Base): Promis
     cpuData,
     cpuCount: st.info.cpuCount ?? cpus,
     truncated,
+    v6Layout: { cpuTableOffset, optionIds },
   });
 }
 
