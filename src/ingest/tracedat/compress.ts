@@ -18,9 +18,11 @@ export function isSupportedCompression(name: string): name is CompressionName {
 
 /**
  * Decompress one block; throws when the data is corrupt or does not inflate to `expectedSize`
- * bytes (the size trace-cmd stored next to it).
+ * bytes (the size trace-cmd stored next to it). With `into` (at least expectedSize bytes), the
+ * zstd WebAssembly path writes the output there and returns a view of it, valid until `into` is
+ * written again; other paths may return new memory.
  */
-export function decompressBlock(alg: CompressionName, data: Uint8Array, expectedSize: number): Uint8Array {
+export function decompressBlock(alg: CompressionName, data: Uint8Array, expectedSize: number, into?: Uint8Array): Uint8Array {
   // a corrupt size must not allocate gigabytes (trace chunks are 10 pages, sections a few MB)
   if (expectedSize > MAX_BLOCK) throw new Error(`declared size ${expectedSize} is larger than ${MAX_BLOCK} bytes`);
   let out: Uint8Array;
@@ -32,7 +34,7 @@ export function decompressBlock(alg: CompressionName, data: Uint8Array, expected
       out = inflateSync(data, { maxOutputLength: Math.max(expectedSize, 1) });
       break;
     case 'zstd':
-      out = zstd(data, expectedSize);
+      out = zstd(data, expectedSize, into);
       break;
   }
   if (out.length !== expectedSize) {
@@ -49,16 +51,14 @@ const decoder = new ZstdDecoder();
  * chunks (sng-madvise: 58 MB of pages in ~260 ms vs ~610 ms). null until prepareZstd() resolved,
  * or when WebAssembly is unavailable.
  */
-let wasm: ZSTDDecoder | null = null;
+let wasm: WasmZstd | null = null;
 let wasmInit: Promise<void> | null = null;
 
 /** Load the WebAssembly decoder (once per thread); without it, decoding falls back to zstd.ts. */
 export function prepareZstd(): Promise<void> {
   wasmInit ??= (async () => {
     try {
-      const d = new ZSTDDecoder();
-      await initWithoutFetch(d);
-      wasm = d;
+      wasm = await WasmZstd.load();
     } catch {
       wasm = null; // no WebAssembly here: the JS decoders do the work
     }
@@ -66,38 +66,106 @@ export function prepareZstd(): Promise<void> {
   return wasmInit;
 }
 
+/** the parts of the WebAssembly global used here (this project's lib settings do not declare it) */
+interface WasmApi {
+  instantiate(...args: unknown[]): Promise<{ instance: { exports: unknown } }>;
+}
+
+interface ZstdExports {
+  memory: { buffer: ArrayBuffer };
+  malloc(n: number): number;
+  free(p: number): void;
+  ZSTD_decompress(dst: number, dstCapacity: number, src: number, srcSize: number): number;
+  ZSTD_isError(code: number): number;
+}
+
 /**
- * zstddec's init() takes its embedded module through fetch() of a data: URL whenever fetch
- * exists, and on Node that first fetch() loads undici: ~35 ms of CPU in a fresh process, ten
- * times what the module's own compile costs. Without fetch it decodes the same base64 with
- * Buffer.from(). fetch is hidden only during the synchronous call that picks the branch.
+ * zstddec's module, called directly. Its ZSTDDecoder.decode() mallocs and frees both buffers
+ * and returns a fresh copy of every block: on a big trace.dat that is a new 40 KB ArrayBuffer per
+ * chunk (58 MB per 1.35 M events), many of which live long enough to be promoted and then pin
+ * their memory until a full GC. Here the input and output regions inside the module's memory are
+ * kept and grown, and the output is copied into the caller's reusable buffer.
  */
-function initWithoutFetch(d: ZSTDDecoder): Promise<void> {
-  const fetch = Object.getOwnPropertyDescriptor(globalThis, 'fetch');
-  if (!fetch?.configurable) return d.init();
-  Object.defineProperty(globalThis, 'fetch', { value: undefined, configurable: true, writable: true });
-  try {
-    return d.init();
-  } finally {
-    Object.defineProperty(globalThis, 'fetch', fetch);
+class WasmZstd {
+  private src = 0;
+  private srcCap = 0;
+  private dst = 0;
+  private dstCap = 0;
+
+  private constructor(private readonly ex: ZstdExports) {}
+
+  /**
+   * zstddec keeps its WebAssembly instance private; it is taken from the instantiate() call its
+   * init() makes. init() also fetch()es its embedded module through a data: URL whenever fetch
+   * exists, and on Node that first fetch() loads undici: ~35 ms of CPU in a fresh process, ten
+   * times what the module's own compile costs; without fetch it decodes the same base64 with
+   * Buffer.from(). Both globals are swapped only during the synchronous call that uses them.
+   */
+  static async load(): Promise<WasmZstd> {
+    const api = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
+    if (api === undefined) throw new Error('no WebAssembly');
+    let exports: unknown;
+    const fetch = Object.getOwnPropertyDescriptor(globalThis, 'fetch');
+    const instantiate = api.instantiate;
+    let init: Promise<void>;
+    api.instantiate = (...args: unknown[]) =>
+      instantiate.apply(api, args).then((r) => {
+        exports = r.instance.exports;
+        return r;
+      });
+    if (fetch?.configurable) Object.defineProperty(globalThis, 'fetch', { value: undefined, configurable: true, writable: true });
+    try {
+      init = new ZSTDDecoder().init();
+    } finally {
+      api.instantiate = instantiate;
+      if (fetch?.configurable) Object.defineProperty(globalThis, 'fetch', fetch);
+    }
+    await init;
+    const ex = exports as ZstdExports | undefined;
+    if (ex === undefined || typeof ex.ZSTD_decompress !== 'function' || typeof ex.ZSTD_isError !== 'function' || typeof ex.malloc !== 'function' || !(ex.memory?.buffer instanceof ArrayBuffer)) {
+      throw new Error('zstddec: unexpected module');
+    }
+    return new WasmZstd(ex);
+  }
+
+  /** `data` decompressed into `into` (or a new array); null when zstd reports an error */
+  decode(data: Uint8Array, size: number, into?: Uint8Array): Uint8Array | null {
+    const ex = this.ex;
+    if (data.length > this.srcCap) {
+      if (this.src !== 0) ex.free(this.src);
+      this.srcCap = Math.max(data.length, 64 << 10);
+      this.src = ex.malloc(this.srcCap);
+    }
+    if (size > this.dstCap) {
+      if (this.dst !== 0) ex.free(this.dst);
+      this.dstCap = Math.max(size, 64 << 10);
+      this.dst = ex.malloc(this.dstCap);
+    }
+    if (this.src === 0 || this.dst === 0) {
+      this.src = this.dst = this.srcCap = this.dstCap = 0;
+      return null; // out of WebAssembly memory: the JS decoders take over
+    }
+    // (a view per call: malloc may have grown the memory, which replaces its buffer)
+    new Uint8Array(ex.memory.buffer, this.src, data.length).set(data);
+    const n = ex.ZSTD_decompress(this.dst, size, this.src, data.length);
+    if (ex.ZSTD_isError(n) !== 0 || n !== size) return null;
+    const out = into !== undefined && into.length >= size ? into.subarray(0, size) : new Uint8Array(size);
+    out.set(new Uint8Array(ex.memory.buffer, this.dst, size));
+    return out;
   }
 }
 
 /**
- * The wasm decoder when loaded; zstd.ts when it is not, or when the wasm output is not exactly the
- * declared size (ZSTD_decompress's error codes are not surfaced by zstddec, so a corrupt chunk
- * shows as a wrong length: zstd.ts then says what is wrong); fzstd for what zstd.ts does not do
+ * The wasm decoder when loaded; zstd.ts when it is not, or when zstd reports an error or an output
+ * that is not exactly the declared size (zstd.ts then says what is wrong); fzstd for what zstd.ts does not do
  * (dictionaries) or rejects. fzstd gets no output buffer: it is several times slower when handed
  * one for frames that do not declare their content size (trace-cmd's don't).
  */
-function zstd(data: Uint8Array, expectedSize: number): Uint8Array {
+function zstd(data: Uint8Array, expectedSize: number, into?: Uint8Array): Uint8Array {
   if (wasm !== null && expectedSize > 0) {
-    try {
-      const out = wasm.decode(data, expectedSize);
-      if (out.length === expectedSize) return out;
-    } catch {
-      // fall through to the JS decoders, whose errors name the problem
-    }
+    const out = wasm.decode(data, expectedSize, into);
+    if (out !== null) return out;
+    // fall through to the JS decoders, whose errors name the problem
   }
   try {
     return decoder.decompress(data, expectedSize);

@@ -49,6 +49,8 @@ export class CpuStream {
   private chunksLeft = -1;
   private readonly windowPages: number;
   private readonly readAhead: number;
+  /** decompressed chunks go here (see nextChunk) */
+  private out: Buffer = Buffer.alloc(0);
 
   constructor(
     private readonly file: RandomAccessFile,
@@ -128,7 +130,10 @@ export class CpuStream {
       this.consumed += 8 + data.length;
       if (data.length < csize) return this.cut(`chunk of ${csize} bytes cut to ${data.length}`);
       try {
-        const out = decompressBlock(this.compression, data, usize);
+        // into the stream's own buffer: the cursor is done with the previous window when it asks
+        // for the next one, and a new ArrayBuffer per 40 KB chunk only fed the GC
+        if (this.out.length < usize) this.out = Buffer.allocUnsafeSlow(Math.max(usize, 64 << 10));
+        const out = decompressBlock(this.compression, data, usize, this.out);
         return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
       } catch (e) {
         this.onProblem({

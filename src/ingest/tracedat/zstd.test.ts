@@ -13,6 +13,7 @@ import { decompress as fzstd } from 'fzstd';
 import { describe, expect, it } from 'vitest';
 import { RandomAccessFile } from './file.js';
 import { readTraceDatInfo } from './header.js';
+import { decompressBlock, prepareZstd } from './compress.js';
 import { ZstdDecoder, ZstdError, ZstdUnsupported } from './zstd.js';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
@@ -120,3 +121,26 @@ function firstChunk(buf: Buffer): Buffer {
   const csize = buf.readUInt32LE(cpu0 + 4);
   return buf.subarray(cpu0 + 12, cpu0 + 12 + csize);
 }
+
+describe('decompressBlock (WebAssembly zstd)', () => {
+  it('decodes a real chunk into the caller buffer, and falls back to the JS decoder on a bad one', async () => {
+    await prepareZstd();
+    const buf = readFileSync(join(ROOT, 'fixtures/native-6.18-2cpu/mt-mixed/trace.dat'));
+    const z = firstChunk(buf);
+    const usize = buf.readUInt32LE(1150976 + 8);
+    const expected = Buffer.from(fzstd(z));
+    expect(expected.length).toBe(usize);
+    const into = Buffer.alloc(usize + 100, 0xee);
+    const out = decompressBlock('zstd', z, usize, into);
+    // the wasm decoder wrote into `into`: the output is a view of it
+    expect(out.buffer).toBe(into.buffer);
+    expect(Buffer.from(out).equals(expected)).toBe(true);
+    // the next block reuses the module's memory regions and the same caller buffer
+    const again = decompressBlock('zstd', z, usize, into);
+    expect(Buffer.from(again).equals(expected)).toBe(true);
+    // a cut chunk: zstd's error, then the JS decoders, whose error is thrown
+    expect(() => decompressBlock('zstd', z.subarray(0, z.length - 10), usize, into)).toThrow();
+    // a declared size that does not match: an error, not a short or padded block
+    expect(() => decompressBlock('zstd', z, usize - 1, into)).toThrow();
+  });
+});
