@@ -152,7 +152,9 @@ export class BatchEncoder {
   /**
    * The two kinds that make up ~95% of a syscall storm get their own bodies: their field reads
    * then see one event shape each (monomorphic inline caches) instead of event()'s megamorphic
-   * lookups over all ~20 shapes, which cost more than the rest of the encoding.
+   * lookups over all ~20 shapes, which cost more than the rest of the encoding. The header writes
+   * are repeated in each on purpose: V8 keeps type feedback per function, not per inlined call,
+   * so a shared header helper would be megamorphic again.
    */
   private syscall(e: SyscallEnterEvent): void {
     this.room(MAX_FIXED);
