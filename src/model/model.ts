@@ -237,6 +237,17 @@ export class KernelModel {
     return this.nCpus;
   }
 
+  /**
+   * The input declared its CPU count (`cpus=N`, `#P:N`) after the model was made: a text
+   * trace's header line is parsed with its first batch. Before the first event this gives the
+   * state a model made with N CPUs has, so a CPU that has not shown up yet is known to exist
+   * (target predictions are not compared while its loaded mm is unknown), as with trace.dat,
+   * whose CPU count is known before any record.
+   */
+  declareCpus(n: number): void {
+    if (n > this.nCpus) this.cpu(n - 1);
+  }
+
   /** Grow per-CPU arrays when the trace shows a CPU beyond what we were told. */
   private cpu(n: number): CpuState {
     if (n >= this.nCpus) {

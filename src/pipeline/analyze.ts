@@ -238,6 +238,8 @@ export async function analyzeSource(source: TraceSource, diag: Diagnostics, opts
   }
 
   for await (const batch of source.events()) {
+    // a text header's `cpus=N` is known once its first batch is parsed
+    if (meta.declaredCpus !== undefined && meta.declaredCpus > model.cpuCount) model.declareCpus(meta.declaredCpus);
     for (const e of batch) {
       stats.see(e);
       model.consume(e);
