@@ -847,22 +847,19 @@ async function main(): Promise<number> {
 }
 
 function computeRatios(results: CaptureResult[], startup: Measurement): void {
-  const ratio = (a: Measurement | undefined, b: Measurement | undefined) =>
-    a?.rateWall !== undefined && b?.rateWall !== undefined
+  /** events/s of a run by metric: start-up subtracted, or raw (start-up included) */
+  const rates = (m: Measurement | undefined, raw: boolean): Partial<Ratio> | undefined =>
+    m === undefined ? undefined : raw ? { wall: m.rawRateWall, cpu: m.rawRateCpu, main: m.rawRateMain } : { wall: m.rateWall, cpu: m.rateCpu, main: m.rateMain };
+  const quotient = (a: Partial<Ratio> | undefined, b: Partial<Ratio> | undefined): Ratio | undefined =>
+    a?.wall !== undefined && b?.wall !== undefined
       ? {
-          wall: a.rateWall / b.rateWall,
-          cpu: a.rateCpu !== undefined && b.rateCpu !== undefined ? a.rateCpu / b.rateCpu : NaN,
-          main: a.rateMain !== undefined && b.rateMain !== undefined ? a.rateMain / b.rateMain : NaN,
+          wall: a.wall / b.wall,
+          cpu: a.cpu !== undefined && b.cpu !== undefined ? a.cpu / b.cpu : NaN,
+          main: a.main !== undefined && b.main !== undefined ? a.main / b.main : NaN,
         }
       : undefined;
-  const rawRatio = (a: Measurement | undefined, b: Measurement | undefined) =>
-    a?.rawRateWall !== undefined && b?.rawRateWall !== undefined
-      ? {
-          wall: a.rawRateWall / b.rawRateWall,
-          cpu: a.rawRateCpu !== undefined && b.rawRateCpu !== undefined ? a.rawRateCpu / b.rawRateCpu : NaN,
-          main: a.rawRateMain !== undefined && b.rawRateMain !== undefined ? a.rawRateMain / b.rawRateMain : NaN,
-        }
-      : undefined;
+  const ratio = (a: Measurement | undefined, b: Measurement | undefined) => quotient(rates(a, false), rates(b, false));
+  const rawRatio = (a: Measurement | undefined, b: Measurement | undefined) => quotient(rates(a, true), rates(b, true));
   const share = (x: Measurement | undefined): Ratio | undefined =>
     x?.wallS !== undefined && startup.wallS !== undefined
       ? {
