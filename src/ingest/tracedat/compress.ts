@@ -142,8 +142,11 @@ class WasmZstd {
       this.dst = ex.malloc(this.dstCap);
     }
     if (this.src === 0 || this.dst === 0) {
+      // out of WebAssembly memory: give back what was had, the JS decoders take over
+      if (this.src !== 0) ex.free(this.src);
+      if (this.dst !== 0) ex.free(this.dst);
       this.src = this.dst = this.srcCap = this.dstCap = 0;
-      return null; // out of WebAssembly memory: the JS decoders take over
+      return null;
     }
     // (a view per call: malloc may have grown the memory, which replaces its buffer)
     new Uint8Array(ex.memory.buffer, this.src, data.length).set(data);
