@@ -1336,10 +1336,11 @@ export class KernelModel {
     }
   }
 
-  private retired: Array<{ mm: number; pid: number; ts: number }> = [];
+  /** `task`: the record of `pid` when it exited (a later task may reuse the pid) */
+  private retired: Array<{ mm: number; pid: number; ts: number; task: TaskInfo | undefined }> = [];
 
   private retire(mm: number, pid: number, ts: number): void {
-    this.retired.push({ mm, pid, ts });
+    this.retired.push({ mm, pid, ts, task: pid >= 0 ? this.tasks.task(pid) : undefined });
   }
 
   /** Forget mms and tasks that died more than RETIRE_AFTER_NS ago and are loaded nowhere. */
@@ -1352,7 +1353,7 @@ export class KernelModel {
       }
       const m = this.mms.get(r.mm);
       if (m !== undefined && m.openGens.length === 0) this.mms.delete(r.mm);
-      this.tasks.forget(r.pid, r.mm);
+      this.tasks.forget(r.pid, r.mm, r.task);
     }
   }
 
