@@ -1295,6 +1295,18 @@ export class KernelModel {
     for (const c of this.cpus) {
       if (c.loadedMm === drop) c.loadedMm = keep;
       for (let s = 0; s < TLB_NR_DYN_ASIDS; s++) if (c.slotMm[s] === drop) c.slotMm[s] = keep;
+      // a switch waiting for its flush (or for the next event) to a task that just turned out to
+      // run the other mm: typically a new thread named first by the sched_switch payload, whose
+      // own first event then gives its tgid. Its switch goes to the surviving mm, and what the
+      // kernel will log is predicted again for that mm (the CPU's state is the one at the switch).
+      const ps = c.pendingSwitch;
+      if (ps !== null && (ps.toMm === drop || ps.fromMm === drop)) {
+        if (ps.fromMm === drop) ps.fromMm = keep;
+        if (ps.toMm === drop) {
+          ps.toMm = keep;
+          if (!ps.toKernel) ps.predicted = this.predictSwitch(c, keep, ps);
+        }
+      }
     }
     // requests not yet handed to policies name the surviving id
     for (const t of this.pendingSyscallTasks) if (t.pendingSyscall !== null && t.pendingSyscall.mm === drop) t.pendingSyscall.mm = keep;

@@ -171,3 +171,24 @@ describe('before csd/ipi events (6.1): vector pairing, lower bound', () => {
     expect(s.observed.requestsByKind).toEqual({ remote: 1, localOnly: 0, batched: 0 });
   });
 });
+
+describe('a switch to a thread first named by the switch itself', () => {
+  // native-6.18-2cpu/mt-mixed/ftrace.txt.gz lines 121-122 and 128-129 (between them only CPU 1's
+  // nohz IPI): tlbw-5050 runs on CPU 0 and switches
+  // to its second thread 5051, which the trace has not shown before (no fork: it was made before
+  // tracing started). The payload gives no tgid, so until 5051's own first event (the next line,
+  // tgid 5050) the model holds it as a process of its own. The kernel logs no flush: same mm.
+  const excerpt = `
+            tlbw-5050    (   5050) [000] .....  1354.141922: sys_munmap(addr: 0x7f4627b32000, len: 0x10000)
+            tlbw-5050    (   5050) [000] d..1.  1354.141925: tlb_flush: pages:16 reason:local MM shootdown (3)
+            tlbw-5050    (   5050) [000] d..2.  1354.142030: sched_switch: prev_comm=tlbw prev_pid=5050 prev_prio=120 prev_state=R ==> next_comm=tlbw next_pid=5051 next_prio=120
+            tlbw-5051    (   5050) [000] d..2.  1354.142049: sched_switch: prev_comm=tlbw prev_pid=5051 prev_prio=120 prev_state=D ==> next_comm=migration/0 next_pid=18 next_prio=0
+`;
+  it('predicts no flush for it once its first event shows the tgid: the switch stays in one mm', async () => {
+    const s = await analyzeExcerpt(2, excerpt);
+    // the switch 5050 -> 5051 is compared (CPU 0's mm is known from 5050's events) and matches
+    expect(s.model.fidelity.switchCompared).toBe(1);
+    expect(s.model.fidelity.switchFlush).toBe(1);
+    expect(s.model.fidelity.switchMismatches ?? {}).toEqual({});
+  });
+});
