@@ -208,7 +208,8 @@ export class BatchEncoder {
     return this.lastCommId;
   }
 
-  private event(e: TraceEvent): void {
+  /** every other kind (syscall entries and tlb_flush have their own encoders above) */
+  private event(e: Exclude<TraceEvent, SyscallEnterEvent | TlbFlushEvent>): void {
     this.room(MAX_FIXED);
     const f = this.f;
     let n = this.n;
@@ -221,11 +222,6 @@ export class BatchEncoder {
     f[n++] = e.hardirq === undefined ? 2 : e.hardirq ? 1 : 0;
     f[n++] = e.line;
     switch (e.kind) {
-      case 'tlb_flush':
-        f[at] = ID.tlb_flush;
-        f[n++] = e.reason;
-        f[n++] = e.pages;
-        break;
       case 'ipi_send_cpu':
         f[at] = ID.ipi_send_cpu;
         f[n++] = e.target;
@@ -299,15 +295,6 @@ export class BatchEncoder {
         f[at] = ID.sched_wake_idle_without_ipi;
         f[n++] = e.target;
         break;
-      case 'syscall_enter': {
-        f[at] = ID.syscall_enter;
-        f[n++] = this.str(e.name);
-        f[n++] = e.nr;
-        f[n++] = e.raw ? 1 : 0;
-        this.n = n;
-        this.args(e.name, e.args);
-        return;
-      }
       case 'lost_events':
         f[at] = ID.lost_events;
         f[n++] = e.count;
@@ -435,7 +422,7 @@ export class BatchDecoder {
         n += 10;
         continue;
       }
-      const kind = KINDS[id]!;
+      const kind = KINDS[id] as Exclude<TraceEventKind, 'tlb_flush' | 'syscall_enter'>; // those two were decoded above
       const ts = f[n + 1]!;
       const cpu = f[n + 2]!;
       const pid = f[n + 3]!;
@@ -447,10 +434,6 @@ export class BatchDecoder {
       n += 8;
       let e: TraceEvent;
       switch (kind) {
-        case 'tlb_flush':
-          e = { kind, ts, cpu, pid, tgid, comm, hardirq, line, reason: f[n]!, pages: f[n + 1]! };
-          n += 2;
-          break;
         case 'ipi_send_cpu':
           e = { kind, ts, cpu, pid, tgid, comm, hardirq, line, target: f[n]!, callsite: s[f[n + 1]!]!, callback: s[f[n + 2]!]! };
           n += 3;
@@ -510,16 +493,6 @@ export class BatchDecoder {
           e = { kind, ts, cpu, pid, tgid, comm, hardirq, line, target: f[n]! };
           n += 1;
           break;
-        case 'syscall_enter': {
-          const name = s[f[n]!]!;
-          const nr = f[n + 1]!;
-          const raw = f[n + 2] === 1;
-          const m = this.argsMaker(f[n + 3]!);
-          const args = m.make(f, n + 4);
-          n += 4 + m.count;
-          e = { kind, ts, cpu, pid, tgid, comm, hardirq, line, name, nr, raw, args };
-          break;
-        }
         case 'lost_events':
           e = { kind, ts, cpu, pid, tgid, comm, hardirq, line, count: f[n]! };
           n += 1;
