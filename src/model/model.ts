@@ -307,7 +307,11 @@ export class KernelModel {
       c.pid = e.pid;
     }
     // A pending switch is resolved by the first event after it on that CPU (see consumeTlbFlush()).
-    if (c.pendingSwitch !== null) this.resolveSwitch(e.cpu, c, null);
+    if (c.pendingSwitch !== null) {
+      // the switched-in task's own exit: it had run exit_mm() before it was switched out
+      const exiting = e.kind === 'sched_process_exit' && e.exitPid === c.pendingSwitch.nextPid;
+      this.resolveSwitch(e.cpu, c, null, exiting);
+    }
     // The initiator moved on: no more targets can be queued for its request.
     if (c.initiating !== null && !this.partOfInitiation(e)) this.initiatorDone(c, e.ts);
 
@@ -1186,9 +1190,21 @@ export class KernelModel {
   }
 
   /** The first event after a sched_switch on that CPU tells what switch_mm did (`observed` = pages or null). */
-  private resolveSwitch(cpu: number, c: CpuState, observed: number | null): void {
+  private resolveSwitch(cpu: number, c: CpuState, observed: number | null, nextExiting = false): void {
     const ps = c.pendingSwitch!;
     c.pendingSwitch = null;
+    if (observed === null && nextExiting && ps.toMm !== c.loadedMm && !ps.toKernel) {
+      // No switch_mm event, and the first thing the task does is its sched_process_exit: it had
+      // been switched out inside do_exit() after exit_mm() (the tracepoint comes after it), so it
+      // had no mm any more, and context_switch() took the kernel-thread path: enter_lazy_tlb(),
+      // the CPU keeps the previous mm loaded, lazily. Not evidence that the two tasks share an mm
+      // (qemu-6.12-8cpu/fork-churn: fork-churn 534 -> its exiting child 549 at 36.681366, CPU 0).
+      this.switchFidelity(c, ps, null);
+      if (c.loadedMm !== INIT_MM) c.lazy = true;
+      ps.toKernel = true;
+      this.finishSwitch(cpu, c, ps, null);
+      return;
+    }
     if (observed === null && ps.toMm !== c.loadedMm && !ps.toKernel && c.loadedKnown) {
       // No switch_mm event although we thought the mm changed: the trace proves both tasks share
       // one mm (without tgids, pids are merged here), or the CPU was already in it.
@@ -1207,12 +1223,16 @@ export class KernelModel {
       ps.toMm = this.tasks.mmOf(ps.nextPid);
     }
     if (observed !== null) this.tasks.markUser(ps.nextPid);
-    if (ps.predicted !== undefined && c.loadedKnown) {
-      const obs = observed === null ? null : observed < 0 ? -1 : 0;
-      const name = (x: number | null) => (x === null ? 'none' : x < 0 ? 'full' : 'current');
-      this.opts.sink.onFidelitySwitch(obs === ps.predicted, `predicted ${name(ps.predicted)}, observed ${name(obs)}`);
-    }
+    this.switchFidelity(c, ps, observed);
     this.finishSwitch(cpu, c, ps, observed);
+  }
+
+  /** Model fidelity: what we predicted switch_mm would log against what it did. */
+  private switchFidelity(c: CpuState, ps: PendingSwitch, observed: number | null): void {
+    if (ps.predicted === undefined || !c.loadedKnown) return;
+    const obs = observed === null ? null : observed < 0 ? -1 : 0;
+    const name = (x: number | null) => (x === null ? 'none' : x < 0 ? 'full' : 'current');
+    this.opts.sink.onFidelitySwitch(obs === ps.predicted, `predicted ${name(ps.predicted)}, observed ${name(obs)}`);
   }
 
   private finishSwitch(cpu: number, c: CpuState, ps: PendingSwitch, observed: number | null): void {
