@@ -336,7 +336,11 @@ export class TaskRegistry {
    * new task starts with none of them (on a pid_max=1000 capture, 21,659 forks over 692 pids, the
    * old records made target predictions wrong for a third of the requests).
    */
+  /** forks of a pid we already had a record of: pid_max wrapped during the trace */
+  pidsReused = 0;
+
   private reused(pid: number): void {
+    this.pidsReused++;
     this.tasks.delete(pid);
     this.knownUser.delete(pid);
     this.kthreadChildren.delete(pid);

@@ -312,11 +312,12 @@ export async function analyzeSource(source: TraceSource, diag: Diagnostics, opts
       mms: model.tasks.mmCount,
       generationsAreEstimates: true,
       attribution: model.tasks.tgidKnown ? 'tgid' : 'inferred-from-pid',
+      pidsReused: model.tasks.pidsReused,
     },
     policies,
     costModel: cost,
     series: { bucketSec: accounting.series.bucketSec, observed: observedSeries, perCpu, policies: policySeries },
-    blindSpots: blindSpots(vocab, meta),
+    blindSpots: blindSpots(vocab, meta, model.tasks.tgidKnown ? model.tasks.pidsReused : 0),
   };
   return summary;
 }
@@ -408,7 +409,7 @@ function inputSection(
   };
 }
 
-function blindSpots(vocab: { csd: boolean; ipi: boolean; vectors: boolean }, meta: TraceMeta): string[] {
+function blindSpots(vocab: { csd: boolean; ipi: boolean; vectors: boolean }, meta: TraceMeta, reusedWithTgids: number): string[] {
   const out = [
     'INVLPGB broadcast flushes and Hyper-V/Xen paravirtual flushes emit no IPI events; KVM pv flush skips preempted vCPUs but still logs reason 4.',
     'Generation increments without events (batched reclaim pages, flushes of an mm loaded nowhere) are invisible: generations are lower bounds.',
@@ -419,5 +420,10 @@ function blindSpots(vocab: { csd: boolean; ipi: boolean; vectors: boolean }, met
   if (!vocab.csd) out.push('No csd_* events (kernel < 6.5 or not enabled): callbacks that did nothing left no event, so remote shootdowns are a lower bound.');
   if (!vocab.ipi) out.push('No ipi_send_* events (kernel < 6.4 or not enabled): IPIs are counted from call_function*_entry vectors on the receivers, where enabled.');
   if (!meta.tgidKnown) out.push('No TGID column: processes (mms) are inferred from pids and context-switch evidence.');
+  // raw ftrace prints the TGID column when the trace is read, from the saved pid -> tgid map
+  // (kernel/trace/trace_output.c trace_print_context(): trace_find_tgid(entry->pid))
+  if (reusedWithTgids > 0 && meta.format === 'ftrace') {
+    out.push(`${reusedWithTgids} fork${reusedWithTgids === 1 ? '' : 's'} reused a pid seen earlier in the trace: the TGID column shows each pid's tgid at the time the trace was read, so earlier tasks with a reused pid may be attributed to the wrong process (mm).`);
+  }
   return out;
 }

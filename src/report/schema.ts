@@ -154,6 +154,8 @@ export const ModelSection = z.object({
   /** the generation counts are lower bounds of the kernel's tlb_gen (increments without events exist) */
   generationsAreEstimates: z.boolean(),
   attribution: z.enum(['tgid', 'inferred-from-pid']),
+  /** forks that handed out a pid the trace had already shown (pid_max wrapped); absent in older summaries */
+  pidsReused: z.number().optional(),
 });
 
 export const PolicyResult = z.object({

@@ -5,6 +5,7 @@
 // sequences below are what the model calls on the registry for such a trace, pid by pid.
 import { describe, expect, it } from 'vitest';
 import { INIT_MM, TaskRegistry } from '../../src/model/tasks.js';
+import { analyzeExcerpt } from './helpers.js';
 
 describe('TaskRegistry: a reused pid', () => {
   it('with tgids: the new process gets its own mm, not the old one of that pid', () => {
@@ -83,5 +84,29 @@ describe('TaskRegistry: a reused pid', () => {
     r.onFork(1000, 1002, 'c');
     expect(r.mmOf(1000)).toBe(group);
     expect(r.mmOf(1001)).toBe(group);
+  });
+});
+
+describe('a reused pid in raw ftrace: the TGID column is the one of its last task', () => {
+  // The pid-wrap capture above (remade 2026-12-02, not in the repo), ftrace.txt lines 1391, 1408,
+  // 1409, 1410, 1414, 1415 and 8723: thread 367 of stress-ng 309 is forked by 310, runs, exits;
+  // later the fork stressor 311 forks a process that gets pid 367 again. Both tasks show TGID
+  // 309, and the parent 310, itself a thread of 309 (its child 367 is one), shows 310: ftrace
+  // prints the column from the pid -> tgid map when the trace is read, not when the event was
+  // recorded. The summary counts the reuse and says what it means.
+  const excerpt = `
+ stress-ng-pthre-310     (    310) [001] .....  4262.306693: sched_process_fork: comm=stress-ng-pthre pid=310 child_comm=stress-ng-pthre child_pid=367
+ stress-ng-pthre-366     (    309) [001] d..2.  4262.307263: sched_switch: prev_comm=stress-ng-pthre prev_pid=366 prev_prio=120 prev_state=X ==> next_comm=stress-ng-pthre next_pid=367 next_prio=120
+ stress-ng-pthre-367     (    309) [001] .....  4262.307302: sys_madvise(start: 0x7f45e21cc000, len_in: 0x7fb000, behavior: 4)
+ stress-ng-pthre-367     (    309) [001] .....  4262.307306: sched_process_exit: comm=stress-ng-pthre pid=367 prio=120 group_dead=false
+ stress-ng-pthre-367     (    309) [001] d..2.  4262.307516: sched_switch: prev_comm=stress-ng-pthre prev_pid=367 prev_prio=120 prev_state=X ==> next_comm=stress-ng-pthre next_pid=354 next_prio=120
+ stress-ng-pthre-367     (    309) [001] d..2.  4262.307516: tlb_flush: pages:0 reason:flush on task switch (0)
+  stress-ng-fork-311     (    311) [001] .....  4262.441584: sched_process_fork: comm=stress-ng-fork pid=311 child_comm=stress-ng-fork child_pid=367
+`;
+  it('counts the reused pid and names the blind spot', async () => {
+    const s = await analyzeExcerpt(2, excerpt);
+    expect(s.model.attribution).toBe('tgid');
+    expect(s.model.pidsReused).toBe(1);
+    expect(s.blindSpots.some((b) => b.startsWith('1 fork reused a pid seen earlier in the trace'))).toBe(true);
   });
 });
