@@ -329,6 +329,9 @@ export class TaskRegistry {
     return mm;
   }
 
+  /** forks of a pid we already had a record of: pid_max wrapped during the trace */
+  pidsReused = 0;
+
   /**
    * A fork hands out a pid we have a record of: the kernel frees a pid only once its task is
    * reaped (a thread-group leader only after its whole group), so that record, the process it
@@ -336,9 +339,6 @@ export class TaskRegistry {
    * new task starts with none of them (on a pid_max=1000 capture, 21,659 forks over 692 pids, the
    * old records made target predictions wrong for a third of the requests).
    */
-  /** forks of a pid we already had a record of: pid_max wrapped during the trace */
-  pidsReused = 0;
-
   private reused(pid: number): void {
     this.pidsReused++;
     this.tasks.delete(pid);
