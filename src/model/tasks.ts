@@ -104,7 +104,12 @@ class PidUnion {
       return r === p ? { from: r, to: rest[0]! } : null;
     }
     // everyone points straight at the (possibly new) root, so nothing points at p any more
-    const root = r === p ? Math.min(...rest) : r;
+    // (a loop, not Math.min(...rest): a spread of a big group's members overflows the stack)
+    let root = r;
+    if (r === p) {
+      root = rest[0]!;
+      for (const m of rest) if (m < root) root = m;
+    }
     for (const m of rest) this.parent.set(m, root);
     this.members.set(root, rest);
     return r === p ? { from: r, to: root } : null;

@@ -239,7 +239,7 @@ export async function analyzeSource(source: TraceSource, diag: Diagnostics, opts
 
   for await (const batch of source.events()) {
     // a text header's `cpus=N` is known once its first batch is parsed
-    if (meta.declaredCpus !== undefined && meta.declaredCpus > model.cpuCount) model.declareCpus(meta.declaredCpus);
+    if (meta.declaredCpus !== undefined) model.declareCpus(meta.declaredCpus);
     for (const e of batch) {
       stats.see(e);
       model.consume(e);
@@ -317,7 +317,7 @@ export async function analyzeSource(source: TraceSource, diag: Diagnostics, opts
     policies,
     costModel: cost,
     series: { bucketSec: accounting.series.bucketSec, observed: observedSeries, perCpu, policies: policySeries },
-    blindSpots: blindSpots(vocab, meta, model.tasks.tgidKnown ? model.tasks.pidsReused : 0),
+    blindSpots: blindSpots(vocab, meta, model.tasks.pidsReused),
   };
   return summary;
 }
@@ -409,7 +409,7 @@ function inputSection(
   };
 }
 
-function blindSpots(vocab: { csd: boolean; ipi: boolean; vectors: boolean }, meta: TraceMeta, reusedWithTgids: number): string[] {
+function blindSpots(vocab: { csd: boolean; ipi: boolean; vectors: boolean }, meta: TraceMeta, pidsReused: number): string[] {
   const out = [
     'INVLPGB broadcast flushes and Hyper-V/Xen paravirtual flushes emit no IPI events; KVM pv flush skips preempted vCPUs but still logs reason 4.',
     'Generation increments without events (batched reclaim pages, flushes of an mm loaded nowhere) are invisible: generations are lower bounds.',
@@ -422,8 +422,8 @@ function blindSpots(vocab: { csd: boolean; ipi: boolean; vectors: boolean }, met
   if (!meta.tgidKnown) out.push('No TGID column: processes (mms) are inferred from pids and context-switch evidence.');
   // raw ftrace prints the TGID column when the trace is read, from the saved pid -> tgid map
   // (kernel/trace/trace_output.c trace_print_context(): trace_find_tgid(entry->pid))
-  if (reusedWithTgids > 0 && meta.format === 'ftrace') {
-    out.push(`${reusedWithTgids} fork${reusedWithTgids === 1 ? '' : 's'} reused a pid seen earlier in the trace: the TGID column shows each pid's tgid at the time the trace was read, so earlier tasks with a reused pid may be attributed to the wrong process (mm).`);
+  if (pidsReused > 0 && meta.tgidKnown && meta.format === 'ftrace') {
+    out.push(`${pidsReused} fork${pidsReused === 1 ? '' : 's'} reused a pid seen earlier in the trace: the TGID column shows each pid's tgid at the time the trace was read, so earlier tasks with a reused pid may be attributed to the wrong process (mm).`);
   }
   return out;
 }

@@ -160,7 +160,7 @@ export class BatchEncoder {
     this.room(MAX_FIXED);
     const f = this.f;
     let n = this.n;
-    f[n++] = ID.syscall_enter;
+    f[n++] = SYSCALL_ID;
     f[n++] = e.ts;
     f[n++] = e.cpu;
     f[n++] = e.pid;
@@ -185,7 +185,7 @@ export class BatchEncoder {
     this.room(MAX_FIXED);
     const f = this.f;
     let n = this.n;
-    f[n++] = ID.tlb_flush;
+    f[n++] = TLB_FLUSH_ID;
     f[n++] = e.ts;
     f[n++] = e.cpu;
     f[n++] = e.pid;
