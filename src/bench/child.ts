@@ -3,6 +3,8 @@
 //
 //   node dist/bench/child.js analyze FILE --json --no-progress
 //   node dist/bench/child.js --version            (start-up cost: node + loading the CLI)
+//   node dist/bench/child.js --floor read|ingest FILE   (a floor of src/bench/floor.ts instead of
+//                                                  the CLI; its FloorCount as JSON on stdout)
 //
 // On exit it writes one JSON line to the fd named by TLBTRACE_BENCH_FD (the parent opens a pipe
 // as fd 3), else to stderr:
@@ -16,6 +18,7 @@
 import { readFileSync, writeSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { main } from '../cli/main.js';
+import { FLOOR_STAGES, runFloor, type FloorStage } from './floor.js';
 
 function reportFd(): number {
   const fd = Number(process.env.TLBTRACE_BENCH_FD);
@@ -47,6 +50,20 @@ function vmHwmKB(): number | null {
   }
 }
 
+async function floor(stage: string | undefined, file: string | undefined): Promise<number> {
+  if (!FLOOR_STAGES.includes(stage as FloorStage) || file === undefined) {
+    process.stderr.write(`usage: child.js --floor ${FLOOR_STAGES.join('|')} FILE\n`);
+    return 2;
+  }
+  try {
+    process.stdout.write(JSON.stringify(await runFloor(stage as FloorStage, file)) + '\n');
+    return 0;
+  } catch (e) {
+    process.stderr.write(`floor ${stage}: ${(e as Error).message}\n`);
+    return 1;
+  }
+}
+
 let cliMs = -1;
 let exitCode = -1;
 
@@ -69,7 +86,9 @@ process.on('exit', (code) => {
   }
 });
 
+const argv = process.argv.slice(2);
 const t0 = performance.now();
-exitCode = await main([process.argv[0]!, 'tlbtrace', ...process.argv.slice(2)]);
+if (argv[0] === '--floor') exitCode = await floor(argv[1], argv[2]);
+else exitCode = await main([process.argv[0]!, 'tlbtrace', ...argv]);
 cliMs = performance.now() - t0;
 process.exitCode = exitCode;

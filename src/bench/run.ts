@@ -43,6 +43,7 @@ import { indexText, writeCopies, type TextIndex } from './concat.js';
 import { makeCopyInputs, type CopyInputs } from './copyinputs.js';
 import { autoPrefersWorker } from '../ingest/worker/source.js';
 import { machineInfo, type MachineInfo } from './machine.js';
+import type { FloorCount, FloorStage } from './floor.js';
 import { median, runShell, runTlbtrace, type Sample } from './measure.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -187,7 +188,29 @@ function parseArgs(argv: string[]): Options {
 
 // ---------------------------------------------------------------------------------------------
 
-type Key = 'startup' | 'tracecmd' | 'text' | 'dat' | 'datOther' | 'stream1' | 'streamN' | 'tracecmdCopies' | 'textCopies' | 'datCopies';
+type Key =
+  | 'startup'
+  | 'tracecmd'
+  | 'text'
+  | 'dat'
+  | 'datOther'
+  | 'stream1'
+  | 'streamN'
+  | 'tracecmdCopies'
+  | 'textCopies'
+  | 'datCopies'
+  | 'textReadCopies'
+  | 'textIngestCopies'
+  | 'datReadCopies'
+  | 'datIngestCopies';
+
+/** the floor rows (src/bench/floor.ts) of the N-copy inputs: input, stage */
+const FLOORS: Partial<Record<Key, { input: 'text' | 'dat'; stage: FloorStage }>> = {
+  textReadCopies: { input: 'text', stage: 'read' },
+  textIngestCopies: { input: 'text', stage: 'ingest' },
+  datReadCopies: { input: 'dat', stage: 'read' },
+  datIngestCopies: { input: 'dat', stage: 'ingest' },
+};
 
 /** trace-cmd rows: the reference, no tlbtrace start-up to subtract */
 const isReference = (k: Key): boolean => k === 'tracecmd' || k === 'tracecmdCopies';
@@ -243,6 +266,9 @@ interface CaptureResult {
     /** tlbtrace's start-up as a share of the N-copy runs' time, per metric */
     startupShareTextCopies?: Ratio;
     startupShareDatCopies?: Ratio;
+    /** each floor row of the N-copy inputs (key: textReadCopies, ...) against trace-cmd report of
+     * them, nothing subtracted */
+    floorsVsTraceCmdRaw?: Partial<Record<Key, Ratio>>;
   };
   /** the steady-state inputs (absent when not made) */
   copies?: CopiesInfo;
@@ -345,6 +371,10 @@ async function benchCapture(o: Options, captureDir: string, capture: string, tmp
     mk('tracecmdCopies', `trace-cmd report ${nx.copies}x.dat > /dev/null (reference)`);
     mk('textCopies', `tlbtrace analyze ${nx.copies}x.txt (text)`);
     mk('datCopies', `tlbtrace analyze ${nx.copies}x.dat (ingest: ${AUTO_THREAD})`);
+    mk('textReadCopies', `floor: read ${nx.copies}x.txt (lines counted)`);
+    mk('textIngestCopies', `floor: ingest ${nx.copies}x.txt (typed events, no model)`);
+    mk('datReadCopies', `floor: read ${nx.copies}x.dat (decompress + record walk)`);
+    mk('datIngestCopies', `floor: ingest ${nx.copies}x.dat (typed events, no model)`);
   }
 
   const analyzeArgs = ['analyze', '--json', '--no-progress'];
@@ -380,6 +410,14 @@ async function benchCapture(o: Options, captureDir: string, capture: string, tmp
       case 'datCopies':
         s = await runTlbtrace([...analyzeArgs, nx!.dat], { keepStdout: true });
         break;
+      case 'textReadCopies':
+      case 'textIngestCopies':
+      case 'datReadCopies':
+      case 'datIngestCopies': {
+        const f = FLOORS[key]!;
+        s = await runTlbtrace(['--floor', f.stage, f.input === 'text' ? nx!.text : nx!.dat], { keepStdout: true });
+        break;
+      }
       default:
         return;
     }
@@ -388,7 +426,12 @@ async function benchCapture(o: Options, captureDir: string, capture: string, tmp
       log(`${capture}: ${x.what}: FAILED (${x.error})`);
       return;
     }
-    if (!isReference(key)) {
+    if (FLOORS[key] !== undefined) {
+      // an ingest floor counts the events (checked like the analyze runs); a read floor counts
+      // records or lines, which need not be events
+      const f = JSON.parse(s.stdout) as FloorCount;
+      if (f.unit === 'events') x.counted = f.count;
+    } else if (!isReference(key)) {
       const c = summaryCounts(s.stdout);
       x.counted = c.events;
       x.warnings = c.warnings;
@@ -398,7 +441,7 @@ async function benchCapture(o: Options, captureDir: string, capture: string, tmp
     log(`${capture}: ${x.what}: ${fmtS(s.wallS)} s wall, ${fmtS(s.cpuS)} s cpu${s.maxRss ? `, ${fmtMB(s.maxRss)}` : ''}`);
   };
 
-  const order: Key[] = ['tracecmd', 'text', 'dat', 'datOther', 'stream1', 'streamN', 'tracecmdCopies', 'textCopies', 'datCopies'];
+  const order: Key[] = ['tracecmd', 'text', 'dat', 'datOther', 'stream1', 'streamN', 'tracecmdCopies', 'textCopies', 'datCopies', 'textReadCopies', 'textIngestCopies', 'datReadCopies', 'datIngestCopies'];
   try {
     for (let r = 0; r < o.runs; r++) {
       log(`${capture}: run ${r + 1}/${o.runs}`);
@@ -414,7 +457,7 @@ async function benchCapture(o: Options, captureDir: string, capture: string, tmp
 
   // event counts: what tlbtrace counted on the text (the capture's events)
   const events = m.text?.counted ?? m.dat?.counted ?? 0;
-  const times = (k: Key): number => (k === 'streamN' ? o.scale : k === 'tracecmdCopies' || k === 'textCopies' || k === 'datCopies' ? nx!.copies : 1);
+  const times = (k: Key): number => (k === 'streamN' ? o.scale : k.endsWith('Copies') ? nx!.copies : 1);
   for (const x of Object.values(m)) {
     x.events = events * times(x.key);
     if (x.counted !== undefined && x.counted !== x.events) {
@@ -586,7 +629,7 @@ function targets(o: Options, results: CaptureResult[]): Target[] {
   let worst: { rss: number; where: string } | undefined;
   for (const c of results) {
     for (const x of Object.values(c.measurements)) {
-      if (isReference(x.key) || x.maxRss === undefined) continue;
+      if (isReference(x.key) || FLOORS[x.key] !== undefined || x.maxRss === undefined) continue;
       if (worst === undefined || x.maxRss > worst.rss) worst = { rss: x.maxRss, where: `${short(c.capture)}, ${x.what}` };
     }
   }
@@ -617,6 +660,20 @@ function targets(o: Options, results: CaptureResult[]): Target[] {
 }
 
 const short = (capture: string) => capture.split('/').pop()!;
+
+/** the Measurement field of each metric's time */
+const metricTime = { wall: 'wallS', cpu: 'cpuS', main: 'mainCpuS' } as const;
+
+
+const floorRatio = (c: CaptureResult, key: Key): Ratio | undefined => c.ratios.floorsVsTraceCmdRaw?.[key];
+
+/**
+ * The share of a target's time budget (trace-cmd's time / goal) a run with events/s `ratio` x
+ * trace-cmd's takes: goal / ratio. Over 100%, that stage alone misses the target.
+ */
+function budgetShare(ratio: number | undefined, goal: number): string {
+  return ratio === undefined || !Number.isFinite(ratio) || ratio <= 0 ? '-' : `${((goal / ratio) * 100).toFixed(0)}%`;
+}
 
 function pad(s: string, n: number, right = false): string {
   return right ? s.padStart(n) : s.padEnd(n);
@@ -667,6 +724,14 @@ function render(o: Options, machine: MachineInfo, startup: Measurement, results:
           return `${fmtX(pick(c.ratios.textCopiesVsTraceCmdRaw))} raw, ${fmtX(pick(c.ratios.textCopiesVsTraceCmd))} minus start-up`;
         case 'datCopies':
           return `${fmtX(pick(c.ratios.datCopiesVsTraceCmdRaw))} raw, ${fmtX(pick(c.ratios.datCopiesVsTraceCmd))} minus start-up`;
+        case 'textReadCopies':
+        case 'textIngestCopies':
+        case 'datReadCopies':
+        case 'datIngestCopies': {
+          const f = FLOORS[x.key]!;
+          const goal = f.input === 'text' ? TARGET_TEXT : TARGET_DAT;
+          return `${fmtX(pick(floorRatio(c, x.key)))} raw: ${budgetShare(pick(floorRatio(c, x.key)), goal)} of the ${goal}x budget`;
+        }
         default:
           return '-';
       }
@@ -700,6 +765,15 @@ function render(o: Options, machine: MachineInfo, startup: Measurement, results:
       s += `start-up share of the ${n}x runs: text ${sh(r.startupShareTextCopies)}; trace.dat ${sh(r.startupShareDatCopies)} (under ${pct(STARTUP_NEGLIGIBLE)}: the raw ratio is the steady state issue #7 asks for)\n`;
       const cp = c.copies;
       const cnt = (v: number | null) => (v === null ? 'not counted' : fmtInt(v));
+      const b = (input: 'text' | 'dat', goal: number, analyze: Ratio | undefined): string => {
+        const ref = m.tracecmdCopies?.[metricTime[o.metric]];
+        const cells = [
+          ...(Object.keys(FLOORS) as Key[]).filter((k) => FLOORS[k]!.input === input).map((k) => `${FLOORS[k]!.stage} alone ${budgetShare(floorRatio(c, k)?.[o.metric], goal)}`),
+          `analyze ${budgetShare(analyze?.[o.metric], goal)}`,
+        ];
+        return `${input === 'text' ? 'text' : 'trace.dat'} at ${goal}x: ${ref === undefined ? '-' : fmtS(ref / goal)} s, ${cells.join(', ')}`;
+      };
+      s += `time budget of the targets on ${n}x copies (${o.metric}; trace-cmd's time / target; the floors: src/bench/floor.ts): ${b('text', TARGET_TEXT, r.textCopiesVsTraceCmdRaw)}; ${b('dat', TARGET_DAT, r.datCopiesVsTraceCmdRaw)}\n`;
       s += `${n}x event counts: text ${cnt(cp.eventsText)}, trace.dat ${cnt(cp.eventsDat)}; ${n} x ${fmtInt(c.events)} = ${fmtInt(cp.eventsExpected)}: ${cp.eventsMatch ? 'match' : 'MISMATCH'} (copies ${(cp.shiftNs / 1e9).toFixed(6)} s apart)\n`;
     }
     for (const x of Object.values(m)) if (x.error) s += `  ${x.what}: failed: ${x.error}\n`;
@@ -829,7 +903,11 @@ async function main(): Promise<number> {
   machine.loadEnd = os.loadavg()[0];
   if (startup.wallS !== undefined) {
     const shortest = Math.min(
-      ...results.flatMap((c) => Object.values(c.measurements).filter((x) => !isReference(x.key) && x.wallS !== undefined).map((x) => x.wallS!)),
+      ...results.flatMap((c) =>
+        Object.values(c.measurements)
+          .filter((x) => !isReference(x.key) && FLOORS[x.key] === undefined && x.wallS !== undefined)
+          .map((x) => x.wallS!),
+      ),
     );
     if (Number.isFinite(shortest)) {
       const share = startup.wallS / shortest;
@@ -881,6 +959,8 @@ function computeRatios(results: CaptureResult[], startup: Measurement): void {
       c.ratios.datCopiesVsTraceCmdRaw = rawRatio(m.datCopies, m.tracecmdCopies);
       c.ratios.startupShareTextCopies = share(m.textCopies);
       c.ratios.startupShareDatCopies = share(m.datCopies);
+      c.ratios.floorsVsTraceCmdRaw = {};
+      for (const k of Object.keys(FLOORS) as Key[]) c.ratios.floorsVsTraceCmdRaw[k] = rawRatio(m[k], m.tracecmdCopies);
     }
     const a = m.stream1?.maxRss;
     const b = m.streamN?.maxRss;

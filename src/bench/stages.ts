@@ -4,19 +4,21 @@
 //   node dist/bench/stages.js FILE [--runs N] [--json]
 //
 // Stages (each includes the ones before it):
+//   read              the bytes alone: trace.dat decompressed and its records walked, text lines
+//                     counted (src/bench/floor.ts); the floor under the stages after it
 //   ingest            openTrace() + iterating every event batch (bytes -> lines -> typed events)
 //   observed          analyzeTrace() with the `observed` policy only: + input stats, kernel model,
 //                     observed accounting, summary
 //   observed+X        analyzeTrace() with `observed` and policy X: the difference is X's own cost
 //   all               analyzeTrace() with every policy (what `tlbtrace analyze` does)
-// Uses only the public entry points (openTrace, analyzeTrace, POLICIES).
+// Uses the public entry points (openTrace, analyzeTrace, POLICIES) and, for `read`, the trace.dat
+// stream readers.
 
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { Diagnostics } from '../ingest/diagnostics.js';
-import { openTrace } from '../ingest/index.js';
 import { analyzeTrace } from '../pipeline/analyze.js';
 import { POLICIES } from '../policies/index.js';
+import { runFloor } from './floor.js';
 import { median } from './measure.js';
 
 interface OneResult {
@@ -31,9 +33,8 @@ async function runStage(stage: string, file: string): Promise<OneResult> {
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   let events = 0;
-  if (stage === 'ingest') {
-    const src = await openTrace([file], {}, new Diagnostics({}));
-    for await (const b of src.events()) events += b.length;
+  if (stage === 'read' || stage === 'ingest') {
+    events = (await runFloor(stage, file)).count;
   } else {
     const policies = stage === 'all' ? undefined : stage.split('+');
     const s = await analyzeTrace([file], { policies });
@@ -82,7 +83,7 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write('usage: node dist/bench/stages.js FILE [--runs N] [--json]\n');
     return 2;
   }
-  const stages = ['ingest', 'observed', ...POLICIES.filter((p) => p.name !== 'observed').map((p) => `observed+${p.name}`), 'all'];
+  const stages = ['read', 'ingest', 'observed', ...POLICIES.filter((p) => p.name !== 'observed').map((p) => `observed+${p.name}`), 'all'];
   const samples = new Map<string, OneResult[]>();
   for (let r = 0; r < runs; r++) {
     for (const st of stages) {
@@ -99,7 +100,7 @@ async function main(argv: string[]): Promise<number> {
   const base = med('observed');
   const rows = stages.map((st) => {
     const m = med(st);
-    const prev = st === 'ingest' ? 0 : st === 'observed' ? ingest.cpuMs : base.cpuMs;
+    const prev = st === 'read' || st === 'ingest' ? 0 : st === 'observed' ? ingest.cpuMs : base.cpuMs;
     const own = st === 'all' ? m.cpuMs - ingest.cpuMs : m.cpuMs - prev;
     return { stage: st, ...m, ownCpuMs: own, nsPerEvent: (own * 1e6) / Math.max(1, m.events) };
   });
@@ -110,12 +111,12 @@ async function main(argv: string[]): Promise<number> {
   process.stdout.write(`${file}: ${ingest.events.toLocaleString('en-US')} events, median of ${runs} run(s), CPU time from openTrace() on\n`);
   process.stdout.write(`${'stage'.padEnd(34)} ${'cpu ms'.padStart(8)} ${'own ms'.padStart(8)} ${'own ns/event'.padStart(13)} ${'M ev/s'.padStart(7)} ${'peak RSS'.padStart(9)}\n`);
   for (const r of rows) {
-    const label = r.stage === 'observed' ? 'observed (stats+model+accounting)' : r.stage === 'all' ? 'all (model+policies, w/o ingest)' : r.stage;
+    const label = r.stage === 'read' ? 'read (bytes only; records/lines)' : r.stage === 'observed' ? 'observed (stats+model+accounting)' : r.stage === 'all' ? 'all (model+policies, w/o ingest)' : r.stage;
     process.stdout.write(
       `${label.padEnd(34)} ${r.cpuMs.toFixed(0).padStart(8)} ${r.ownCpuMs.toFixed(0).padStart(8)} ${r.nsPerEvent.toFixed(0).padStart(13)} ${((r.events / r.cpuMs) / 1e3).toFixed(2).padStart(7)} ${Number.isFinite(r.hwmKB) ? `${(r.hwmKB / 1024).toFixed(0)} MiB`.padStart(9) : '-'.padStart(9)}\n`,
     );
   }
-  process.stdout.write('own: ingest = itself; observed = minus ingest; observed+X = minus observed (X alone); all = minus ingest\n');
+  process.stdout.write('own: read, ingest = themselves (ingest includes reading); observed = minus ingest; observed+X = minus observed (X alone); all = minus ingest\n');
   process.stdout.write('(CPU time varies by 10-20% between runs on a shared VM: use --runs 3 or more; an own cost smaller than that is noise)\n');
   return 0;
 }

@@ -1,0 +1,79 @@
+// The floors under an analysis: what an input costs before the model sees a single event.
+//
+//   read     trace.dat: every CPU's stream decompressed (the ingest's own zstd/zlib code) and
+//            every record walked (its ring-buffer page walker), nothing decoded, nothing merged;
+//            text: the bytes read (gzip/zstd decompressed) and the newlines counted
+//   ingest   openTrace() and every event batch iterated: bytes -> lines -> typed events
+//
+// A speed target whose time budget a floor already fills cannot be met by a faster model: the
+// benchmark (`npm run bench`, the floor rows of the N-copy inputs) sets them against the budgets
+// of issue #7's targets, and `node dist/bench/stages.js FILE` has them as stages.
+
+import { Diagnostics } from '../ingest/diagnostics.js';
+import { openTrace } from '../ingest/index.js';
+import { InputStream } from '../ingest/input.js';
+import { prepareZstd } from '../ingest/tracedat/compress.js';
+import { RandomAccessFile } from '../ingest/tracedat/file.js';
+import { readTraceDatInfo } from '../ingest/tracedat/header.js';
+import { isTraceDat } from '../ingest/tracedat/index.js';
+import { CpuCursor, CpuStream, type StreamProblem } from '../ingest/tracedat/ringbuf.js';
+
+export type FloorStage = 'read' | 'ingest';
+
+export const FLOOR_STAGES: readonly FloorStage[] = ['read', 'ingest'];
+
+/** What a floor stage went through: records (read: trace.dat records or text lines) or events (ingest). */
+export interface FloorCount {
+  stage: FloorStage;
+  /** read: trace.dat records or text newlines; ingest: events (not lost-event markers) */
+  count: number;
+  /** how `count` counts */
+  unit: 'records' | 'lines' | 'events';
+}
+
+export async function runFloor(stage: FloorStage, file: string): Promise<FloorCount> {
+  if (stage === 'ingest') {
+    const src = await openTrace([file], {}, new Diagnostics({}));
+    let events = 0;
+    // counted as the summary's input.events counts: a lost-events marker is no event
+    for await (const b of src.events()) for (const e of b) if (e.kind !== 'lost_events') events++;
+    return { stage, count: events, unit: 'events' };
+  }
+  const input = await InputStream.open(file);
+  if (isTraceDat(input.rawHead)) {
+    input.close();
+    return { stage, count: await walkTraceDat(file), unit: 'records' };
+  }
+  let lines = 0;
+  for (let b = await input.next(); b !== undefined; b = await input.next()) {
+    for (let i = b.indexOf(10); i !== -1; i = b.indexOf(10, i + 1)) lines++;
+  }
+  if (input.failure) throw new Error(`${file}: ${input.failure.message}`);
+  return { stage, count: lines, unit: 'lines' };
+}
+
+/** Decompress and walk every record of every CPU, one CPU after another; the record count. */
+async function walkTraceDat(path: string): Promise<number> {
+  await prepareZstd();
+  const file = await RandomAccessFile.open(path);
+  try {
+    const info = await readTraceDatInfo(file);
+    const onProblem = (p: StreamProblem): void => {
+      throw new Error(`${path}: ${p.message}`);
+    };
+    let records = 0;
+    for (const [i, ref] of info.cpuData.entries()) {
+      if (ref.size <= 0) continue;
+      const s = new CpuStream(file, ref, info.pageSize, info.compression, info.cpuDataCompressed, info.littleEndian, onProblem, info.cpuData.length);
+      const c = new CpuCursor(i, ref.cpu, s, info.littleEndian, info.pageSize, info.headerPage, info.tsOffset, info.tsc2nsec, onProblem);
+      // refill() positions on a window's first record, advance() moves to the next
+      while (await c.refill()) {
+        records++;
+        while (c.advance()) records++;
+      }
+    }
+    return records;
+  } finally {
+    await file.close();
+  }
+}
