@@ -2,6 +2,7 @@
 // `register(program)`. Exit codes: 0 ok, 1 a check failed / regression found, 2 bad input or usage,
 // 70 an internal error (a bug: EX_SOFTWARE, so a script never mistakes it for 1 or 2).
 
+import './v8flags.js'; // first: V8 settings before any other module runs
 import { Command, CommanderError } from 'commander';
 import { InputError } from '../ingest/diagnostics.js';
 import { VERSION } from './version.js';
