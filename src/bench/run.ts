@@ -267,8 +267,9 @@ interface CaptureResult {
     startupShareTextCopies?: Ratio;
     startupShareDatCopies?: Ratio;
     /** each floor row of the N-copy inputs (key: textReadCopies, ...) against trace-cmd report of
-     * them, nothing subtracted */
+     * them, nothing subtracted, and tlbtrace's start-up subtracted */
     floorsVsTraceCmdRaw?: Partial<Record<Key, Ratio>>;
+    floorsVsTraceCmd?: Partial<Record<Key, Ratio>>;
   };
   /** the steady-state inputs (absent when not made) */
   copies?: CopiesInfo;
@@ -664,16 +665,16 @@ const short = (capture: string) => capture.split('/').pop()!;
 /** the Measurement field of each metric's time */
 const metricTime = { wall: 'wallS', cpu: 'cpuS', main: 'mainCpuS' } as const;
 
-
-const floorRatio = (c: CaptureResult, key: Key): Ratio | undefined => c.ratios.floorsVsTraceCmdRaw?.[key];
-
 /**
- * The share of a target's time budget (trace-cmd's time / goal) a run with events/s `ratio` x
- * trace-cmd's takes: goal / ratio. Over 100%, that stage alone misses the target.
+ * The share of a target's time budget (trace-cmd's time / goal) that a run whose events/s are
+ * `ratio` x trace-cmd's takes: goal / ratio. Over 100%, that run alone misses the target.
  */
-function budgetShare(ratio: number | undefined, goal: number): string {
+function share(ratio: number | undefined, goal: number): string {
   return ratio === undefined || !Number.isFinite(ratio) || ratio <= 0 ? '-' : `${((goal / ratio) * 100).toFixed(0)}%`;
 }
+
+/** budget shares of a run, raw (as the speed targets compare) and with the start-up subtracted */
+const budgetShare = (raw: number | undefined, net: number | undefined, goal: number): string => `${share(raw, goal)} (${share(net, goal)} minus start-up)`;
 
 function pad(s: string, n: number, right = false): string {
   return right ? s.padStart(n) : s.padEnd(n);
@@ -730,7 +731,8 @@ function render(o: Options, machine: MachineInfo, startup: Measurement, results:
         case 'datIngestCopies': {
           const f = FLOORS[x.key]!;
           const goal = f.input === 'text' ? TARGET_TEXT : TARGET_DAT;
-          return `${fmtX(pick(floorRatio(c, x.key)))} raw: ${budgetShare(pick(floorRatio(c, x.key)), goal)} of the ${goal}x budget`;
+          const raw = pick(c.ratios.floorsVsTraceCmdRaw?.[x.key]);
+          return `${fmtX(raw)} raw: ${share(raw, goal)} of the ${goal}x budget`;
         }
         default:
           return '-';
@@ -765,15 +767,16 @@ function render(o: Options, machine: MachineInfo, startup: Measurement, results:
       s += `start-up share of the ${n}x runs: text ${sh(r.startupShareTextCopies)}; trace.dat ${sh(r.startupShareDatCopies)} (under ${pct(STARTUP_NEGLIGIBLE)}: the raw ratio is the steady state issue #7 asks for)\n`;
       const cp = c.copies;
       const cnt = (v: number | null) => (v === null ? 'not counted' : fmtInt(v));
-      const b = (input: 'text' | 'dat', goal: number, analyze: Ratio | undefined): string => {
+      const b = (input: 'text' | 'dat', goal: number, analyzeRaw: Ratio | undefined, analyzeNet: Ratio | undefined): string => {
         const ref = m.tracecmdCopies?.[metricTime[o.metric]];
+        const floors = (Object.keys(FLOORS) as Key[]).filter((k) => FLOORS[k]!.input === input);
         const cells = [
-          ...(Object.keys(FLOORS) as Key[]).filter((k) => FLOORS[k]!.input === input).map((k) => `${FLOORS[k]!.stage} alone ${budgetShare(floorRatio(c, k)?.[o.metric], goal)}`),
-          `analyze ${budgetShare(analyze?.[o.metric], goal)}`,
+          ...floors.map((k) => `${FLOORS[k]!.stage} alone ${budgetShare(r.floorsVsTraceCmdRaw?.[k]?.[o.metric], r.floorsVsTraceCmd?.[k]?.[o.metric], goal)}`),
+          `analyze ${budgetShare(analyzeRaw?.[o.metric], analyzeNet?.[o.metric], goal)}`,
         ];
         return `${input === 'text' ? 'text' : 'trace.dat'} at ${goal}x: ${ref === undefined ? '-' : fmtS(ref / goal)} s, ${cells.join(', ')}`;
       };
-      s += `time budget of the targets on ${n}x copies (${o.metric}; trace-cmd's time / target; the floors: src/bench/floor.ts): ${b('text', TARGET_TEXT, r.textCopiesVsTraceCmdRaw)}; ${b('dat', TARGET_DAT, r.datCopiesVsTraceCmdRaw)}\n`;
+      s += `time budget of the targets on ${n}x copies (${o.metric}; trace-cmd's time / target; the floors: src/bench/floor.ts): ${b('text', TARGET_TEXT, r.textCopiesVsTraceCmdRaw, r.textCopiesVsTraceCmd)}; ${b('dat', TARGET_DAT, r.datCopiesVsTraceCmdRaw, r.datCopiesVsTraceCmd)}\n`;
       s += `${n}x event counts: text ${cnt(cp.eventsText)}, trace.dat ${cnt(cp.eventsDat)}; ${n} x ${fmtInt(c.events)} = ${fmtInt(cp.eventsExpected)}: ${cp.eventsMatch ? 'match' : 'MISMATCH'} (copies ${(cp.shiftNs / 1e9).toFixed(6)} s apart)\n`;
     }
     for (const x of Object.values(m)) if (x.error) s += `  ${x.what}: failed: ${x.error}\n`;
@@ -960,7 +963,11 @@ function computeRatios(results: CaptureResult[], startup: Measurement): void {
       c.ratios.startupShareTextCopies = share(m.textCopies);
       c.ratios.startupShareDatCopies = share(m.datCopies);
       c.ratios.floorsVsTraceCmdRaw = {};
-      for (const k of Object.keys(FLOORS) as Key[]) c.ratios.floorsVsTraceCmdRaw[k] = rawRatio(m[k], m.tracecmdCopies);
+      c.ratios.floorsVsTraceCmd = {};
+      for (const k of Object.keys(FLOORS) as Key[]) {
+        c.ratios.floorsVsTraceCmdRaw[k] = rawRatio(m[k], m.tracecmdCopies);
+        c.ratios.floorsVsTraceCmd[k] = ratio(m[k], m.tracecmdCopies);
+      }
     }
     const a = m.stream1?.maxRss;
     const b = m.streamN?.maxRss;
