@@ -113,6 +113,8 @@ class CpuState {
   /** KernelModel.batchedFlushes and the mm's MmState.batched when the slot last caught up (see behind()) */
   slotBatch = new Float64Array(TLB_NR_DYN_ASIDS);
   slotMmBatch = new Float64Array(TLB_NR_DYN_ASIDS);
+  /** KernelModel.clock when the slot last caught up */
+  slotSyncAt = new Float64Array(TLB_NR_DYN_ASIDS);
   nextAsid = 0;
   /** slots we have seen allocated: until all 6 are known a miss is not a prediction */
   slotsKnown = 0;
@@ -159,6 +161,8 @@ class MmState {
   openGens: number[] = [];
   /** batched flushes of this mm alone (see KernelModel.countBatch): tlb_gen bumps `gen` leaves out */
   batched = 0;
+  /** KernelModel.clock at the last `gen` bump */
+  genAt = 0;
   lazyMask: Uint8Array;
   preciseMask: Uint8Array;
   /** should_trim_cpumask(): the next request at or after this time carries trim_cpumask (once per HZ) */
@@ -750,6 +754,7 @@ export class KernelModel {
     if (mm !== 0 && kind !== 'batched') {
       const m = this.mm(mm);
       gen = ++m.gen;
+      m.genAt = ++this.clock;
       completedGen = m.completedGen;
       m.openGens.push(gen);
       // flush_tlb_mm_range(): info->trim_cpumask = should_trim_cpumask(mm) before flush_tlb_multi()
@@ -778,6 +783,7 @@ export class KernelModel {
     const cause = this.causeOf(e.pid, e.ts, kthread, e.comm);
     const m = mm !== 0 ? this.mm(mm) : null;
     const gen = m !== null ? ++m.gen : 0;
+    if (m !== null) m.genAt = ++this.clock;
     const req = this.newRequest(e, {
       kind: 'localOnly',
       mm,
@@ -1328,6 +1334,9 @@ export class KernelModel {
    */
   private batchedFlushes = 0;
 
+  /** orders generation bumps and ASID catch-ups (remapMm() asks which came first) */
+  private clock = 0;
+
   /** a flush whose tlb_gen bumps `gen` does not count: of the initiator's own mm (`mm`), or of any mm (0) */
   private countBatch(mm: number): void {
     if (mm === 0) this.batchedFlushes++;
@@ -1336,6 +1345,7 @@ export class KernelModel {
 
   /** ASID `slot` of CPU `c` caught up with the kernel's tlb_gen of `mm` */
   private syncBatch(c: CpuState, slot: number, mm: number): void {
+    c.slotSyncAt[slot] = ++this.clock;
     c.slotBatch[slot] = this.batchedFlushes;
     c.slotMmBatch[slot] = mm === INIT_MM ? 0 : this.mm(mm).batched;
   }
@@ -1350,6 +1360,7 @@ export class KernelModel {
   private remapMm(drop: number, keep: number): void {
     const d = this.mms.get(drop);
     const k = this.mm(keep);
+    const kGenAt = k.genAt;
     if (d !== undefined) {
       for (let i = 0; i < this.nCpus; i++) {
         if (d.lazyMask[i]) k.lazyMask[i] = 1;
@@ -1358,11 +1369,21 @@ export class KernelModel {
       k.gen = Math.max(k.gen, d.gen);
       k.completedGen = Math.max(k.completedGen, d.completedGen);
       k.batched = Math.max(k.batched, d.batched);
+      k.genAt = Math.max(k.genAt, d.genAt);
       this.mms.delete(drop);
     }
     for (const c of this.cpus) {
       if (c.loadedMm === drop) c.loadedMm = keep;
-      for (let s = 0; s < TLB_NR_DYN_ASIDS; s++) if (c.slotMm[s] === drop) c.slotMm[s] = keep;
+      for (let s = 0; s < TLB_NR_DYN_ASIDS; s++) {
+        if (c.slotMm[s] !== drop) continue;
+        c.slotMm[s] = keep;
+        // The CPU loaded the one real mm under the provisional id (a new thread switched in
+        // before its first event gave its tgid): an ASID current for `drop`, caught up after
+        // the last request of `keep`, was current for `keep` too. Without this the merge left
+        // it behind by all of `keep`'s earlier requests: on qemu-6.12-8cpu/reclaim-mmap's raw
+        // ftrace, 291 lazy returns to reclaim-mmap predicted to flush that did not.
+        if (d !== undefined && c.slotGen[s]! >= d.gen && c.slotSyncAt[s]! > kGenAt) c.slotGen[s] = k.gen;
+      }
       // a switch waiting for its flush (or for the next event) to a task that just turned out to
       // run the other mm: typically a new thread named first by the sched_switch payload, whose
       // own first event then gives its tgid. Its switch goes to the surviving mm, and what the
