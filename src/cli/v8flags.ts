@@ -7,9 +7,9 @@
 // on samples, and on some runs old space then fills with garbage: ~8 MB more heap after each
 // scavenge (7-8 ms each instead of ~1), 100-130 MB of old space between full collections that
 // leave 20-30 MB live, a peak RSS of 205-292 MB instead of ~175 MB. Measured on 5 copies of
-// sng-munmap trace.dat, alternating runs on a 2-vCPU VM: over 200 MB in 7 of 48 runs with V8's
-// default, in none of 42 without (at most 199 MB, typically 170-190), the same CPU time. It
-// changes where objects are allocated, never what is computed.
+// sng-munmap trace.dat, alternating runs on a 2-vCPU VM: over 200 MB in 8 of 53 runs with V8's
+// default, in 1 of 55 without (209 MB; the others at most 199 MB), the same CPU time. It changes
+// where objects are allocated, never what is computed.
 
 import { setFlagsFromString } from 'node:v8';
 
