@@ -748,7 +748,8 @@ export class KernelModel {
     let gen = 0;
     let completedGen = 0;
     let trim = false;
-    // (a kernel thread's remote flush without a batch: of some user mm, not named)
+    // tlb_gen bumps that `gen` cannot count: a batch's, and a kernel thread's remote flush (of
+    // some user mm the event does not name)
     if (kind === 'batched') this.countBatch(kthread || this.inDirectReclaim.has(e.pid) ? 0 : mm);
     else if (kind === 'remote' && mm === 0) this.countBatch(0);
     if (mm !== 0 && kind !== 'batched') {

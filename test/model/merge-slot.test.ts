@@ -6,27 +6,16 @@
 // nothing. On qemu-6.12-8cpu/reclaim-mmap's raw ftrace, 291 switches were mispredicted that way
 // (switch-flush fidelity 82.6%, now 98.4%; qemu-6.12-16cpu 84.3% -> 98.6% in every format).
 //
-// The lines are from qemu-6.12-8cpu/reclaim-mmap/ftrace.txt.gz, unchanged: its 12 header lines,
-// three of reclaim-mmap 285's local flushes (6.371730-6.372153), its forks of 286-289, and CPU 6's
-// events from 6.410729 to 6.412976: the switch to the new thread 288 with its switch_mm flush,
-// 288's first event (tgid 285), idle (lazy), the switch to 289 and 289's next event, with no
+// The lines are from qemu-6.12-8cpu/reclaim-mmap/ftrace.txt.gz, unchanged (the header is
+// helpers.ts's, the capture's but for its entry count): three of reclaim-mmap 285's local flushes
+// (6.371730-6.372153), its forks of 286-289, and CPU 6's events from 6.410729 to 6.412976: the
+// switch to the new thread 288 with its switch_mm flush, 288's first event (tgid 285), idle
+// (lazy), the switch to 289 and 289's next event, with no
 // tlb_flush between: the kernel found the ASID current.
 import { describe, expect, it } from 'vitest';
-import { analyzeTrace } from '../../src/pipeline/analyze.js';
+import { analyzeExcerpt } from './helpers.js';
 
-const EXCERPT = `# tracer: nop
-#
-# entries-in-buffer/entries-written: 82702/82702   #P:8
-#
-#                                          _-----=> irqs-off/BH-disabled
-#                                         / _----=> need-resched
-#                                        | / _---=> hardirq/softirq
-#                                        || / _--=> preempt-depth
-#                                        ||| / _-=> migrate-disable
-#                                        |||| /     delay
-#           TASK-PID       TGID    CPU#  |||||  TIMESTAMP  FUNCTION
-#              | |           |       |   |||||     |         |
-    reclaim-mmap-285     (    285) [000] d..2.     6.371730: tlb_flush: pages:1 reason:local mm shootdown (3)
+const EXCERPT = `    reclaim-mmap-285     (    285) [000] d..2.     6.371730: tlb_flush: pages:1 reason:local mm shootdown (3)
     reclaim-mmap-285     (    285) [000] d..2.     6.371869: tlb_flush: pages:1 reason:local mm shootdown (3)
     reclaim-mmap-285     (    285) [000] d..2.     6.372153: tlb_flush: pages:1 reason:local mm shootdown (3)
     reclaim-mmap-285     (    285) [000] .....     6.409559: sched_process_fork: comm=reclaim-mmap pid=285 child_comm=reclaim-mmap child_pid=286
@@ -43,7 +32,7 @@ const EXCERPT = `# tracer: nop
 
 describe('merging a new thread into its process keeps its ASID current', () => {
   it('predicts no flush when the CPU comes back to the process', async () => {
-    const s = await analyzeTrace(['-'], { ingest: { stdin: Buffer.from(EXCERPT) } });
+    const s = await analyzeExcerpt(8, EXCERPT);
     expect(s.input.warnings.total).toBe(0);
     const f = s.model.fidelity;
     expect(f.switchCompared).toBe(1);
