@@ -15,8 +15,8 @@ import { InputStream } from '../ingest/input.js';
 import { prepareZstd } from '../ingest/tracedat/compress.js';
 import { RandomAccessFile } from '../ingest/tracedat/file.js';
 import { readTraceDatInfo } from '../ingest/tracedat/header.js';
-import { isTraceDat } from '../ingest/tracedat/index.js';
-import { CpuCursor, CpuStream, type StreamProblem } from '../ingest/tracedat/ringbuf.js';
+import { cpuCursors, isTraceDat } from '../ingest/tracedat/index.js';
+import type { StreamProblem } from '../ingest/tracedat/ringbuf.js';
 
 export type FloorStage = 'read' | 'ingest';
 
@@ -62,11 +62,8 @@ async function walkTraceDat(path: string): Promise<number> {
       throw new Error(`${path}: ${p.message}`);
     };
     let records = 0;
-    for (const [i, ref] of info.cpuData.entries()) {
-      if (ref.size <= 0) continue;
-      const s = new CpuStream(file, ref, info.pageSize, info.compression, info.cpuDataCompressed, info.littleEndian, onProblem, info.cpuData.length);
-      const c = new CpuCursor(i, ref.cpu, s, info.littleEndian, info.pageSize, info.headerPage, info.tsOffset, info.tsc2nsec, onProblem);
-      // refill() positions on a window's first record, advance() moves to the next
+    // one CPU after another; refill() positions on a window's first record, advance() moves on
+    for (const c of cpuCursors(file, info, onProblem).cursors) {
       while (await c.refill()) {
         records++;
         while (c.advance()) records++;

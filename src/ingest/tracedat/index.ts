@@ -87,6 +87,20 @@ export async function openTraceDat(path: string, opts: IngestOptions, diag: Diag
   };
 }
 
+/** A page stream and a record cursor for each CPU with trace data (the benchmark's floor walks them too). */
+export function cpuCursors(file: RandomAccessFile, info: TraceDatInfo, onProblem: (p: StreamProblem) => void): { streams: CpuStream[]; cursors: CpuCursor[] } {
+  const le = info.littleEndian;
+  const streams: CpuStream[] = [];
+  const cursors: CpuCursor[] = [];
+  info.cpuData.forEach((ref, i) => {
+    if (ref.size <= 0) return;
+    const s = new CpuStream(file, ref, info.pageSize, info.compression, info.cpuDataCompressed, le, onProblem, info.cpuData.length);
+    streams.push(s);
+    cursors.push(new CpuCursor(i, ref.cpu, s, le, info.pageSize, info.headerPage, info.tsOffset, info.tsc2nsec, onProblem));
+  });
+  return { streams, cursors };
+}
+
 async function* readEvents(
   path: string,
   display: string,
@@ -122,14 +136,7 @@ async function* readEvents(
       if (p.code === 'truncated-input') meta.truncated = true;
       diag.warn(p.code, display, 0, p.message);
     };
-    const streams: CpuStream[] = [];
-    const cursors: CpuCursor[] = [];
-    info.cpuData.forEach((ref, i) => {
-      if (ref.size <= 0) return;
-      const s = new CpuStream(file, ref, info.pageSize, info.compression, info.cpuDataCompressed, le, onProblem, info.cpuData.length);
-      streams.push(s);
-      cursors.push(new CpuCursor(i, ref.cpu, s, le, info.pageSize, info.headerPage, info.tsOffset, info.tsc2nsec, onProblem));
-    });
+    const { streams, cursors } = cpuCursors(file, info, onProblem);
     const total = info.cpuData.reduce((s, r) => s + r.size, 0);
     let reported = 0;
     const progress = (): void => {
