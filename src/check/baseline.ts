@@ -1,7 +1,7 @@
 // `tlbtrace check NEW --baseline OLD`: did the new kernel/workload get worse? Each threshold is an
 // allowed increase of one metric (rates per second as well as totals: durations differ).
 
-import type { Summary } from '../report/schema.js';
+import type { Summary } from '../summary/schema.js';
 import { rateMetrics } from './metrics.js';
 import type { Threshold } from './thresholds.js';
 

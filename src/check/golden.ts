@@ -8,9 +8,9 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { z } from 'zod';
-import { InputError } from '../ingest/diagnostics.js';
+import { InputError } from '../errors.js';
 import { analyzeTrace } from '../pipeline/analyze.js';
-import { SUMMARY_SCHEMA } from '../report/schema.js';
+import { SUMMARY_SCHEMA } from '../summary/schema.js';
 import { writeFileAtomic } from '../report/write.js';
 import { goldenMetrics, type Metrics } from './metrics.js';
 

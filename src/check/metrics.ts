@@ -1,7 +1,7 @@
 // The key numbers of a summary, flattened to `name -> value`, for regression checks and golden
 // expectations. Totals and per-second rates both: two traces of one workload rarely last equally long.
 
-import type { Summary } from '../report/schema.js';
+import type { Summary } from '../summary/schema.js';
 
 export type Metrics = Record<string, number>;
 

@@ -4,7 +4,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { InputError } from '../ingest/diagnostics.js';
+import { InputError } from '../errors.js';
 
 export interface Threshold {
   metric: string;

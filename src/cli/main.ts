@@ -4,7 +4,7 @@
 
 import './v8flags.js'; // first: V8 settings before any other module runs
 import { Command, CommanderError } from 'commander';
-import { InputError } from '../ingest/diagnostics.js';
+import { InputError } from '../errors.js';
 import { VERSION } from './version.js';
 import { COMMANDS } from './commands/index.js';
 import { UsageError } from './errors.js';

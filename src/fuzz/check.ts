@@ -17,10 +17,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { MAX_CPUS } from '../events/cpumask.js';
-import { InputError } from '../ingest/diagnostics.js';
+import { InputError } from '../errors.js';
 import { decodeUtf8Escaped } from '../ingest/lines.js';
 import { analyzeTrace } from '../pipeline/analyze.js';
-import { Summary as SummarySchema, type Summary } from '../report/schema.js';
+import { Summary as SummarySchema, type Summary } from '../summary/schema.js';
 import type { Excerpt, TextFormatName } from './corpus.js';
 import { applyMutations, type FuzzCase, type Mutated } from './mutate.js';
 

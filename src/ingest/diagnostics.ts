@@ -2,6 +2,8 @@
 // summary and never printed as console noise from deep inside a parser. `--strict` turns the first
 // warning into an error.
 
+import { InputError } from '../errors.js';
+
 export interface WarningExample {
   file: string;
   line: number;
@@ -23,19 +25,6 @@ export function quoteTraceText(s: string, max = 60): string {
     return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
   });
   return `"${shown}"${s.length > max ? '...' : ''}`;
-}
-
-/** A problem that stops the input from being read at all (not a trace, unreadable file). Exit code 2. */
-export class InputError extends Error {
-  constructor(
-    readonly file: string,
-    readonly line: number,
-    /** what was wrong, without the file:line prefix */
-    readonly reason: string,
-  ) {
-    super(line > 0 ? `${file}:${line}: ${reason}` : `${file}: ${reason}`);
-    this.name = 'InputError';
-  }
 }
 
 export interface DiagnosticsOptions {

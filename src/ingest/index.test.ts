@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Readable } from 'node:stream';
 import { constants as zc, gunzipSync, gzipSync } from 'node:zlib';
-import { Diagnostics, InputError } from './diagnostics.js';
+import { Diagnostics } from './diagnostics.js';
+import { InputError } from '../errors.js';
 import { BATCH_SIZE, openTrace } from './index.js';
 import { BODY, countEvents, HEADER, L, readAll } from './testutil.js';
 

@@ -44,7 +44,8 @@ import { fileURLToPath } from 'node:url';
 import type { TraceEvent } from '../events/types.js';
 import { MAX_CPUS } from '../events/cpumask.js';
 import { newPayloadContext, parsePayload, payloadParserFor, type PayloadContext } from '../events/payloads.js';
-import { Diagnostics, InputError, quoteTraceText } from './diagnostics.js';
+import { Diagnostics, quoteTraceText } from './diagnostics.js';
+import { InputError } from '../errors.js';
 import type { IngestOptions, TraceMeta, TraceSource } from './source.js';
 import { InputStream, TRACE_DAT_MAGIC, displayName, sniffCompression } from './input.js';
 import { DEFAULT_MAX_LINE_LENGTH, decodeUtf8Escaped, LineSplitter, type LineSink } from './lines.js';
@@ -54,7 +55,6 @@ import { ftraceFormat } from './formats/ftrace.js';
 import { traceCmdFormat } from './formats/tracecmd.js';
 import { perfScriptFormat } from './formats/perfscript.js';
 
-export { InputError } from './diagnostics.js';
 export type { IngestOptions, TraceFormat, TraceMeta, TraceSource } from './source.js';
 
 /** Events per batch handed out by `events()`. */

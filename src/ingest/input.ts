@@ -10,7 +10,7 @@ import { createReadStream, statSync } from 'node:fs';
 import { createGunzip } from 'node:zlib';
 import { Readable, pipeline } from 'node:stream';
 import { Decompress as ZstdDecompress } from 'fzstd';
-import { InputError } from './diagnostics.js';
+import { InputError } from '../errors.js';
 
 export type Compression = 'none' | 'gzip' | 'zstd';
 

@@ -1,7 +1,7 @@
 // Streaming distribution of non-negative values (durations in microseconds, counts): exact min/max/
 // mean, quantiles from a log-bucketed histogram (bounded memory, ~4% relative error).
 
-import type { Distribution } from '../report/schema.js';
+import type { Distribution } from '../summary/schema.js';
 
 const SUB = 16; // sub-buckets per power of two
 

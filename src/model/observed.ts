@@ -2,7 +2,7 @@
 // them. Produces the `observed` and `model` sections of the summary and the observed time series.
 
 import type { TlbFlushEvent } from '../events/types.js';
-import type { ModelSection, ObservedSection } from '../report/schema.js';
+import type { ModelSection, ObservedSection } from '../summary/schema.js';
 import { DistributionBuilder } from './distribution.js';
 import type { CallbackClass, ObservedSink } from './model.js';
 import { TimeSeries } from './series.js';

@@ -1,5 +1,5 @@
 // The whole flow in one pass: bytes -> lines -> typed events (src/ingest) -> kernel model
-// (src/model) -> policy replays (src/policies) -> summary (src/report/schema.ts).
+// (src/model) -> policy replays (src/policies) -> summary (src/summary/schema.ts).
 
 import type { SyscallEnterEvent, TraceEvent } from '../events/types.js';
 import { Diagnostics } from '../ingest/diagnostics.js';
@@ -11,7 +11,7 @@ import type { ModelContext, ModelEvent } from '../model/types.js';
 import { DEFAULT_COST } from '../policies/cost.js';
 import { POLICIES } from '../policies/index.js';
 import type { ParamValue, PolicyDefinition, PolicyRun } from '../policies/policy.js';
-import { SUMMARY_SCHEMA, type CostModel, type PolicyResult, type Summary } from '../report/schema.js';
+import { SUMMARY_SCHEMA, type CostModel, type PolicyResult, type Summary } from '../summary/schema.js';
 import { VERSION } from '../cli/version.js';
 
 export interface AnalyzeOptions {

@@ -3,9 +3,9 @@
 // summary either way.
 
 import { open } from 'node:fs/promises';
-import { InputError } from '../ingest/diagnostics.js';
+import { InputError } from '../errors.js';
 import { loadSummary } from '../report/load.js';
-import type { Summary } from '../report/schema.js';
+import type { Summary } from '../summary/schema.js';
 import { analyzeTrace, type AnalyzeOptions } from './analyze.js';
 
 export async function isSummaryFile(path: string): Promise<boolean> {

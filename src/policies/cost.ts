@@ -1,7 +1,7 @@
 // The cost model turning avoided shootdowns/IPIs and added full flushes into CPU time. Every number
 // is a user parameter (`--cost key=value`); the defaults and their sources are printed in every summary.
 
-import type { CostModel } from '../report/schema.js';
+import type { CostModel } from '../summary/schema.js';
 
 export const DEFAULT_COST: CostModel = {
   // Sending an IPI and waiting for the target's acknowledgement; bare-metal x86 figures are a few

@@ -3,7 +3,7 @@
 // CPU state at request time, context switches, syscalls, mm exits) and counts what the kernel would
 // have done under its rule. See ../shared/DOMAIN.md §5 for each rule and its caveats.
 
-import type { CostModel, PolicyResult } from '../report/schema.js';
+import type { CostModel, PolicyResult } from '../summary/schema.js';
 import type { ModelContext, ModelEvent } from '../model/types.js';
 import type { DistributionBuilder } from '../model/distribution.js';
 

@@ -10,7 +10,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
 import type { Spec as VgSpec } from 'vega';
-import type { Summary } from './schema.js';
+import type { Summary } from '../summary/schema.js';
 import {
   RISKS,
   RISK_COLORS,

@@ -5,7 +5,7 @@
 //
 // change = (B - A) / A * 100, signed: -80% means B has 80% fewer. null when A is 0 (and B is not).
 
-import type { Summary } from './schema.js';
+import type { Summary } from '../summary/schema.js';
 import {
   escapeHtml,
   fmtChange,

@@ -4,7 +4,7 @@
 // `escapeHtml()` / `jsonForScript()` (markup). Comms, mm names, file names and warning messages are
 // chosen by whoever ran the traced workload: treat them as hostile.
 
-import type { PolicyResult, Summary } from './schema.js';
+import type { PolicyResult, Summary } from '../summary/schema.js';
 
 // ---------------------------------------------------------------------------------------------
 // Escapes

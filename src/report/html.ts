@@ -14,7 +14,7 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, basename } from 'node:path';
-import type { Summary, PolicyResult } from './schema.js';
+import type { Summary, PolicyResult } from '../summary/schema.js';
 import { buildCharts, collectingLogger, compileChart, type Chart } from './charts.js';
 import {
   REASON_NAMES,

@@ -4,8 +4,8 @@
 // get a good one. Never a stack trace.
 
 import { readFile } from 'node:fs/promises';
-import { InputError } from '../ingest/diagnostics.js';
-import { SUMMARY_SCHEMA, Summary } from './schema.js';
+import { InputError } from '../errors.js';
+import { SUMMARY_SCHEMA, Summary } from '../summary/schema.js';
 
 const HOW_TO_MAKE = 'make one with `tlbtrace analyze TRACE --json > summary.json`';
 /** issues listed in the message; the rest are counted */

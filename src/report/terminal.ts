@@ -2,7 +2,7 @@
 // Colour only when asked (the CLI decides from isTTY / NO_COLOR). Every string from the trace goes
 // through visible(): a comm can carry escape sequences that would otherwise drive the terminal.
 
-import type { Summary } from './schema.js';
+import type { Summary } from '../summary/schema.js';
 import {
   REASON_NAMES,
   WASTED_KIND_LABELS,

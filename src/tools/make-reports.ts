@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { analyzeTrace } from '../pipeline/analyze.js';
 import { compareSummaries, renderCompareHtml } from '../report/compare.js';
 import { renderHtml } from '../report/html.js';
-import type { Summary } from '../report/schema.js';
+import type { Summary } from '../summary/schema.js';
 import { writeFileAtomic } from '../report/write.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');

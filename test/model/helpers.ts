@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { analyzeTrace, type AnalyzeOptions } from '../../src/pipeline/analyze.js';
-import type { Summary } from '../../src/report/schema.js';
+import type { Summary } from '../../src/summary/schema.js';
 
 export const FTRACE_HEADER = (cpus: number, n: number) => `# tracer: nop
 #

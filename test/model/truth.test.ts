@@ -9,7 +9,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { analyzeTrace } from '../../src/pipeline/analyze.js';
-import type { Summary } from '../../src/report/schema.js';
+import type { Summary } from '../../src/summary/schema.js';
 
 const SHARED = join(__dirname, '../../../shared/traces');
 const FIXTURES = join(__dirname, '../../fixtures');

@@ -9,7 +9,7 @@ import { register as registerReport } from '../../src/cli/commands/report.js';
 import { register as registerCompare, resolveSummary, defaultLabels } from '../../src/cli/commands/compare.js';
 import { COMMANDS } from '../../src/cli/commands/index.js';
 import { UsageError } from '../../src/cli/errors.js';
-import { InputError } from '../../src/ingest/diagnostics.js';
+import { InputError } from '../../src/errors.js';
 import { CHART_NAMES } from '../../src/report/charts.js';
 import { sampleSummary } from './sample-summary.js';
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadSummary } from '../../src/report/load.js';
-import { InputError } from '../../src/ingest/diagnostics.js';
+import { InputError } from '../../src/errors.js';
 import { sampleSummary } from './sample-summary.js';
 
 let dir: string;

@@ -4,7 +4,7 @@
 // are internally consistent (wasted kinds sum to the total, byCpu sums to totals, the series sums
 // to the totals), so renderers can be checked against them.
 
-import { Summary } from '../../src/report/schema.js';
+import { Summary } from '../../src/summary/schema.js';
 
 export const HOSTILE_COMM = '<img src=x onerror=alert(1)>';
 /** ESC [ 3 1 m ... BEL: would turn a terminal red and beep if printed raw */

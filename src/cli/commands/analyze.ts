@@ -8,7 +8,7 @@ import { INGEST_THREADS, WORKER_MIN_BYTES, WORKER_MIN_CPUS, type IngestThread } 
 import { analyzeTrace, UnknownPolicyError } from '../../pipeline/analyze.js';
 import { parseCostOverrides } from '../../policies/cost.js';
 import type { ParamValue } from '../../policies/policy.js';
-import type { Summary } from '../../report/schema.js';
+import type { Summary } from '../../summary/schema.js';
 import { OutputError, UsageError, type SetExitCode } from '../errors.js';
 import { progressReporter } from '../progress.js';
 

@@ -4,7 +4,7 @@
 
 import { basename } from 'node:path';
 import type { Command } from 'commander';
-import type { Summary } from '../../report/schema.js';
+import type { Summary } from '../../summary/schema.js';
 import { UsageError, type SetExitCode } from '../errors.js';
 
 interface CompareFlags {

@@ -14,7 +14,8 @@
 // chunk) per CPU plus one batch of events.
 
 import type { TraceEvent } from '../../events/types.js';
-import { InputError, type Diagnostics } from '../diagnostics.js';
+import { type Diagnostics } from '../diagnostics.js';
+import { InputError } from '../../errors.js';
 import type { IngestOptions, TraceMeta, TraceSource } from '../source.js';
 import { CommTable } from './comms.js';
 import { prepareZstd } from './compress.js';

@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { deflateSync, gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TraceEvent } from '../../events/types.js';
-import { Diagnostics, InputError } from '../diagnostics.js';
+import { Diagnostics } from '../diagnostics.js';
+import { InputError } from '../../errors.js';
 import type { TraceMeta } from '../source.js';
 import { openTraceDat } from './index.js';
 

@@ -3,7 +3,8 @@
 
 import { createReadStream } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import { Diagnostics, InputError } from '../diagnostics.js';
+import { Diagnostics } from '../diagnostics.js';
+import { InputError } from '../../errors.js';
 import { openTrace } from '../index.js';
 import type { IngestOptions } from '../source.js';
 import { BatchEncoder } from './codec.js';
