@@ -4,9 +4,8 @@
 import type { TlbFlushEvent } from '../events/types.js';
 import type { ModelSection, ObservedSection } from '../summary/schema.js';
 import { DistributionBuilder } from './distribution.js';
-import type { CallbackClass, ObservedSink } from './model.js';
 import { TimeSeries } from './series.js';
-import type { FlushRequest, TargetOutcome, TargetRecord } from './types.js';
+import type { CallbackClass, FlushRequest, ObservedSink, TargetOutcome, TargetRecord } from './types.js';
 
 export const SERIES_KEYS = ['requests', 'shootdowns', 'ipis', 'wasted'] as const;
 export type SeriesKey = (typeof SERIES_KEYS)[number];

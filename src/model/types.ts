@@ -2,7 +2,7 @@
 // Policies see one time-ordered stream of `ModelEvent`s: a flush request arrives complete (all its
 // targets answered) at its request time, interleaved with context switches and syscalls.
 
-import type { SyscallEnterEvent } from '../events/types.js';
+import type { SyscallEnterEvent, TlbFlushEvent } from '../events/types.js';
 
 /** What a flush callback did on a target CPU (DOMAIN.md §1, flush_tlb_func()). */
 export type TargetOutcome =
@@ -139,4 +139,36 @@ export interface ModelContext {
   firstTs: number;
   lastTs: number;
   mmName(mm: number): string;
+}
+
+/** csd callback classes by `func` (never by callsite: DOMAIN.md §1); callbacks.ts classifies them. */
+export type CallbackClass = 'flush_tlb_func' | 'tlb_remove_table_smp_sync' | 'do_flush_tlb_all' | 'do_kernel_range_flush' | 'other';
+
+/** What the model tells the observed accounting (src/model/observed.ts implements it). */
+export interface ObservedSink {
+  onRequest(req: FlushRequest): void;
+  onRequestClosed(req: FlushRequest): void;
+  onRemoteCallback(cpu: number, cls: CallbackClass, ts: number): void;
+  onTargetDone(req: FlushRequest | null, t: TargetRecord, ts: number): void;
+  onIpi(ts: number, fromCpu: number, targets: readonly number[], tlb: boolean): void;
+  onTlbFlush(e: TlbFlushEvent, remote: boolean): void;
+  onUnpairedHandler(cpu: number, cls: CallbackClass): void;
+  onFidelityTargets(match: boolean, variant: 'lazy' | 'precise', kind: string): void;
+  onFidelitySwitch(match: boolean, kind: string): void;
+  onFidelitySkipped(why: string): void;
+  /** remote shootdown counted without csd events (lower bound) */
+  onRemoteWithoutCsd(cpu: number, outcome: TargetOutcome, ts: number): void;
+  onVectorEntry(cpu: number, ts: number): void;
+}
+
+/** The event vocabulary the trace has shown so far (it tells the kernel's age: DOMAIN.md §7). */
+export interface Vocabulary {
+  /** csd_* events (6.5+): remote callbacks are paired exactly */
+  csd: boolean;
+  /** ipi_send_* events (6.4+): hardware IPIs are countable */
+  ipi: boolean;
+  /** a tlb_flush reason 5 (6.14+: the lazy mm_cpumask) */
+  reason5: boolean;
+  /** irq_vectors call_function*_entry events */
+  vectors: boolean;
 }

@@ -1,7 +1,7 @@
 // Per-transaction state of the kernel model must stay bounded on broken traces: an initiator whose
 // targets never answer (their CPU's events were lost) is closed after the model's 2 s trace-time
 // timeout and counted as unanswered, not kept forever. These tests look at the model's internal
-// queues (private fields, read through a cast) while a long synthetic trace streams through it.
+// queues (KernelModel.queueSizes()) while a long synthetic trace streams through it.
 //
 // Unanswered targets are counted when the model gives up on them (same csd re-queued, lost-events
 // marker, timeout), not only while they sit in the pairing queues.
@@ -14,26 +14,20 @@ import { ObservedAccounting } from '../../src/model/observed.js';
 import { analyzeTrace } from '../../src/pipeline/analyze.js';
 import { FtraceText, thread, type Target } from '../policies/ftrace-builder.js';
 
-interface Internals {
-  outbox: unknown[];
-  windowOpen: unknown[];
-  csdQueues: Map<string, unknown[]>;
-}
-
 /** Stream `text` through a KernelModel; the largest sizes its queues reached. */
 async function streamModel(text: string, cpus: number) {
   const src = await openTrace(['-'], { stdin: Buffer.from(text) }, new Diagnostics());
   const m = new KernelModel({ cpus, tgidKnown: true, emit: () => undefined, sink: new ObservedAccounting() });
-  const x = m as unknown as Internals;
   const max = { outbox: 0, windowOpen: 0, csdEntries: 0 };
   let n = 0;
   for await (const batch of src.events()) {
     for (const e of batch) {
       m.consume(e);
       if (++n % 500 === 0) {
-        max.outbox = Math.max(max.outbox, x.outbox.length);
-        max.windowOpen = Math.max(max.windowOpen, x.windowOpen.length);
-        max.csdEntries = Math.max(max.csdEntries, [...x.csdQueues.values()].reduce((a, q) => a + q.length, 0));
+        const q = m.queueSizes();
+        max.outbox = Math.max(max.outbox, q.outbox);
+        max.windowOpen = Math.max(max.windowOpen, q.openRequests);
+        max.csdEntries = Math.max(max.csdEntries, q.queuedCallbacks);
       }
     }
   }
