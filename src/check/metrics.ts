@@ -46,10 +46,21 @@ export function goldenMetrics(s: Summary): Metrics {
   m['unpairedHandlers'] = o.remoteShootdowns.unpairedHandlers;
   if (s.model.fidelity.targets !== null) m['fidelity.targets'] = s.model.fidelity.targets;
   if (s.model.fidelity.switchFlush !== null) m['fidelity.switchFlush'] = s.model.fidelity.switchFlush;
+  const mech = o.mechanism;
+  if (mech !== undefined) {
+    m['mechanism.hypercall'] = mech.kind === 'hypercall' ? 1 : 0;
+    m['mechanism.remoteFlushRequests'] = mech.remoteFlushRequests;
+    m['mechanism.cpusFlushed'] = mech.cpusFlushed;
+    for (const [k, n] of Object.entries(mech.requests)) m[`mechanism.requests.${k}`] = n;
+  }
   for (const p of Object.values(s.policies)) {
     m[`policy.${p.name}.shootdowns`] = p.shootdowns;
     m[`policy.${p.name}.ipis`] = p.ipis;
     m[`policy.${p.name}.fullFlushesAdded`] = p.fullFlushesAdded;
+    if (p.remoteFlushes !== undefined) {
+      m[`policy.${p.name}.remoteFlushRequests`] = p.remoteFlushes.requests;
+      m[`policy.${p.name}.remoteCpusFlushed`] = p.remoteFlushes.cpus;
+    }
   }
   return m;
 }

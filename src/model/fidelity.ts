@@ -11,8 +11,12 @@ import type { FlushRequest, ObservedSink } from './types.js';
 export class Fidelity {
   constructor(private readonly sink: ObservedSink) {}
 
-  /** The targets of a closed remote mm request against the prediction from its CPU snapshot. */
-  targets(req: FlushRequest): void {
+  /**
+   * The targets of a remote mm request against the prediction from its CPU snapshot. `noIpi`: it
+   * queued none although some CPU needed it (the accounting leaves those out on a machine that
+   * flushes by hypercall, where no target is ever queued: delivery.ts).
+   */
+  targets(req: FlushRequest, noIpi: boolean): void {
     const s = req.snapshot;
     // a CPU whose loaded mm we have not learned yet makes any prediction a guess: not compared
     for (let i = 0; i < s.known.length; i++) {
@@ -40,7 +44,7 @@ export class Fidelity {
       else if (variant === 'lazy' && req.trim && eqSet(observed, trimmed)) kind = 'trim';
       else kind = classifyMismatch(observed, filtered, unfiltered);
       const match = kind === 'filtered' || kind === 'unfiltered' || kind === 'trim';
-      this.sink.onFidelityTargets(match, variant, kind);
+      this.sink.onFidelityTargets(match, variant, kind, noIpi);
     }
   }
 

@@ -8,6 +8,7 @@
 //   shootdowns.ts    flush requests on the initiator's side, open until every target answered;
 //   callbacks.ts     flush callbacks on the targets' side; pairing.ts pairs the two by csd;
 //   causes.ts        why a flush happened; lifetimes.ts when mms begin and end;
+//   delivery.ts      how a flush reached other CPUs: IPIs, or a hypervisor's hypercall;
 //   fidelity.ts      how well the state predicted the kernel; policy-stream.ts what policies read.
 // It reports to an `ObservedSink` (accounting) and emits `ModelEvent`s, time-ordered and with
 // complete requests, to the policies.
@@ -254,7 +255,7 @@ export class KernelModel {
       case 'lost_events':
         // Pairing state on that CPU cannot be trusted across a gap.
         this.callbacks.lostEvents(cpu);
-        sc.pending = null;
+        this.switches.forget(cpu);
         this.pairing.abandonOn(cpu, e.ts);
         break;
       default:

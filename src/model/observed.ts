@@ -2,7 +2,8 @@
 // them. Produces the `observed` and `model` sections of the summary and the observed time series.
 
 import type { TlbFlushEvent } from '../events/types.js';
-import type { ModelSection, ObservedSection } from '../summary/schema.js';
+import type { Mechanism, ModelSection, ObservedSection } from '../summary/schema.js';
+import type { Delivery } from './delivery.js';
 import { DistributionBuilder } from './distribution.js';
 import { TimeSeries } from './series.js';
 import type { CallbackClass, FlushRequest, ObservedSink, TargetOutcome, TargetRecord } from './types.js';
@@ -64,6 +65,18 @@ export class ObservedAccounting implements ObservedSink {
   private fidSwitch = { match: 0, n: 0 };
   private fidSwitchMismatch = new Map<string, number>();
   private fidSkipped = new Map<string, number>();
+  /** target fidelity of requests that queued no target though CPUs needed them (see fidelity()) */
+  private fidNoIpi = { lazy: { match: 0, n: 0 }, precise: { match: 0, n: 0 } };
+  private fidNoIpiMismatch = { lazy: new Map<string, number>(), precise: new Map<string, number>() };
+  /** remote mm requests by delivery (delivery.ts) */
+  private delivery = { ipi: 0, partial: 0, noIpi: 0, filtered: 0, unknown: 0 };
+  /** requests that flushed other CPUs by IPI callback, and those CPUs */
+  private ipiFlushRequests = 0;
+  private ipiFlushCpus = 0;
+  /** requests that queued no target though CPUs needed them, and the CPUs should_flush_tlb() picks */
+  private noIpiCpus = 0;
+  /** of the phantom requests, those that needed other CPUs (flushed by hypercall, if the machine does) */
+  private phantomNoIpi = 0;
 
   onRequest(req: FlushRequest): void {
     if (req.kind === 'tableSync') return;
@@ -76,19 +89,72 @@ export class ObservedAccounting implements ObservedSink {
       return;
     }
     this.requestsByKind[req.kind]++;
+    // callbacks run by IPI (a hypervisor's flush ran none)
+    let n = 0;
+    for (const t of req.targets) if (t.outcome !== 'hypercall') n++;
     if (req.kind === 'remote') {
-      const n = req.targets.length;
       this.fanout.set(n, (this.fanout.get(n) ?? 0) + 1);
-      if (n === 0) this.phantom++; // every target filtered by should_flush_tlb()
+      if (n === 0) {
+        this.phantom++; // every target filtered by should_flush_tlb()
+        if (req.delivery === 'noIpi') this.phantomNoIpi++;
+      }
+    }
+    let flushed = 0;
+    for (const t of req.targets) if (t.outcome !== 'hypercall' && t.outcome !== 'unanswered') flushed++;
+    if (flushed > 0) {
+      this.ipiFlushRequests++;
+      this.ipiFlushCpus += flushed;
     }
     this.addRow(req, 1);
+  }
+
+  onDelivery(_req: FlushRequest, delivery: Delivery, needed: number): void {
+    this.delivery[delivery]++;
+    if (delivery === 'noIpi') this.noIpiCpus += needed;
+  }
+
+  /**
+   * How this kernel flushed other CPUs (delivery.ts): 'hypercall' when requests needed other CPUs
+   * and not one ever got a callback; 'unknown' without csd events (before 6.5 a target that did
+   * nothing leaves no event, so a missing callback proves nothing).
+   */
+  mechanismKind(csd: boolean): Mechanism['kind'] {
+    if (!csd) return 'unknown';
+    const d = this.delivery;
+    if (d.ipi + d.partial > 0 || this.ipiFlushRequests > 0) return 'ipi';
+    return d.noIpi > 0 ? 'hypercall' : 'none';
+  }
+
+  mechanism(csd: boolean): Mechanism {
+    const kind = this.mechanismKind(csd);
+    const d = this.delivery;
+    const hypercall = kind === 'hypercall';
+    const requests = hypercall ? d.noIpi : this.ipiFlushRequests;
+    const cpus = hypercall ? this.noIpiCpus : this.ipiFlushCpus;
+    let note: string;
+    switch (kind) {
+      case 'hypercall':
+        note = `this kernel flushed remote TLBs by hypercall: no flush IPIs to count; ${requests} remote flush requests reached the hypervisor, for ${cpus} CPUs (those should_flush_tlb() picks: which vCPUs the hypervisor flushed is not traced)`;
+        break;
+      case 'ipi':
+        note = `remote TLBs flushed by IPI: ${requests} requests ran flush callbacks on ${cpus} other CPUs`;
+        if (d.partial > 0) note += `; ${d.partial} requests IPI'd only part of the CPUs should_flush_tlb() picks (a KVM guest with PV TLB flush skips preempted vCPUs so, kvm_flush_tlb_multi() marking them to flush at their next VM entry; a model misprediction looks the same)`;
+        if (d.noIpi > 0) note += `; ${d.noIpi} queued no target although should_flush_tlb() picks some (mispredictions, or all of their targets preempted)`;
+        break;
+      case 'none':
+        note = 'no flush request needed another CPU';
+        break;
+      default:
+        note = 'no csd events (kernel before 6.5): how remote flushes reached other CPUs cannot be told from the trace';
+    }
+    return { kind, requests: { ...d }, remoteFlushRequests: requests, cpusFlushed: cpus, note };
   }
 
   private addRow(req: FlushRequest, requests: number): void {
     let shootdowns = 0;
     let wasted = 0;
     for (const t of req.targets) {
-      if (t.outcome === 'unanswered') continue;
+      if (t.outcome === 'unanswered' || t.outcome === 'hypercall') continue;
       shootdowns++;
       if (t.outcome in WASTED_OUTCOMES || t.outcome === 'tableSync') wasted++;
     }
@@ -181,11 +247,12 @@ export class ObservedAccounting implements ObservedSink {
     this.unpairedHandlers++;
   }
 
-  onFidelityTargets(match: boolean, variant: 'lazy' | 'precise', kind: string): void {
-    const f = this.fidTargets[variant];
+  onFidelityTargets(match: boolean, variant: 'lazy' | 'precise', kind: string, noIpi: boolean): void {
+    const f = (noIpi ? this.fidNoIpi : this.fidTargets)[variant];
+    const mismatches = (noIpi ? this.fidNoIpiMismatch : this.fidMismatch)[variant];
     f.n++;
     if (match) f.match++;
-    else this.fidMismatch[variant].set(kind, (this.fidMismatch[variant].get(kind) ?? 0) + 1);
+    else mismatches.set(kind, (mismatches.get(kind) ?? 0) + 1);
   }
 
   onFidelitySwitch(match: boolean, kind: string): void {
@@ -224,7 +291,7 @@ export class ObservedAccounting implements ObservedSink {
       tlbFlush: { total: this.byReason.reduce((a, b) => a + b, 0) + this.otherReasons, byReason, byReasonPages },
       requests: this.requestsByKind.remote + this.requestsByKind.localOnly + this.requestsByKind.batched,
       requestsByKind: { ...this.requestsByKind },
-      phantomRequests: vocab.csd ? this.phantom : 0,
+      phantomRequests: vocab.csd ? this.phantom - (this.mechanismKind(vocab.csd) === 'hypercall' ? this.phantomNoIpi : 0) : 0,
       remoteShootdowns: {
         total: remoteTotal,
         byCpu: byCpu(this.remoteByCpu),
@@ -245,22 +312,37 @@ export class ObservedAccounting implements ObservedSink {
       latencyUs: this.latency.toJSON(),
       topMms: (rows(this.mmRows) as Array<[number, Row]>).slice(0, TOP_N).map(([mm, r]) => ({ ...label(mm, r), requests: r.requests, shootdowns: r.shootdowns, ipis: r.ipis, wasted: r.wasted })),
       byCause: (rows(this.causeRows) as Array<[string, Row]>).map(([cause, r]) => ({ cause, ...r })),
+      mechanism: this.mechanism(vocab.csd),
     };
   }
 
-  fidelity(lazyCpumask: boolean): ModelSection['fidelity'] {
+  /**
+   * `hypercall`: the machine flushes other CPUs by hypercall, so a request that queued no target is
+   * not a misprediction; those are left out (targetsSkipped.flushedWithoutIpi).
+   */
+  fidelity(lazyCpumask: boolean, hypercall = false): ModelSection['fidelity'] {
     const variant = lazyCpumask ? 'lazy' : 'precise';
-    const f = this.fidTargets[variant];
+    const f = { ...this.fidTargets[variant] };
+    const mismatches = new Map(this.fidMismatch[variant]);
+    const skipped = new Map(this.fidSkipped);
+    const noIpi = this.fidNoIpi[variant];
+    if (hypercall) {
+      if (noIpi.n > 0) skipped.set('flushedWithoutIpi', noIpi.n);
+    } else {
+      f.n += noIpi.n;
+      f.match += noIpi.match;
+      for (const [k, v] of this.fidNoIpiMismatch[variant]) mismatches.set(k, (mismatches.get(k) ?? 0) + v);
+    }
     const ratio = (m: number, n: number) => (n > 0 ? Math.round((m / n) * 10000) / 10000 : null);
     return {
       targets: ratio(f.match, f.n),
       targetsCompared: f.n,
-      targetMismatches: Object.fromEntries([...this.fidMismatch[variant].entries()].sort()),
+      targetMismatches: Object.fromEntries([...mismatches.entries()].sort()),
       switchFlush: ratio(this.fidSwitch.match, this.fidSwitch.n),
       switchCompared: this.fidSwitch.n,
       switchMismatches: Object.fromEntries([...this.fidSwitchMismatch.entries()].sort()),
-      targetsSkipped: Object.fromEntries([...this.fidSkipped.entries()].sort()),
-      note: `mm_cpumask modelled with ${lazyCpumask ? '6.14+ lazy semantics (reason 5 seen)' : 'pre-6.14 semantics (cleared on switch-away)'}; a request matches when the queued targets equal the should_flush_tlb() set, the unfiltered mask (freed page tables) or the trim set`,
+      targetsSkipped: Object.fromEntries([...skipped.entries()].sort()),
+      note: `mm_cpumask modelled with ${lazyCpumask ? '6.14+ lazy semantics (reason 5 seen)' : 'pre-6.14 semantics (cleared on switch-away)'}; a request matches when the queued targets equal the should_flush_tlb() set, the unfiltered mask (freed page tables) or the trim set${hypercall ? '; requests flushed by hypercall queue no targets and are not compared' : ''}`,
     };
   }
 }

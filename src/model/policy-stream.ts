@@ -28,6 +28,13 @@ export function outboxLimit(cpus: number): number {
 /** What the outbox needs of a request it holds events behind (shootdowns.ts: OpenRequest). */
 export interface Holdable {
   closed: boolean;
+  /** closed, but not to be handed on yet (delivery.ts: waiting for the flush mechanism) */
+  held?: boolean;
+}
+
+/** whether events must wait behind `h` */
+function blocks(h: Holdable | null | undefined): boolean {
+  return h !== null && h !== undefined && (!h.closed || h.held === true);
 }
 
 export class PolicyStream {
@@ -134,7 +141,7 @@ export class PolicyStream {
   /** A model event, held behind `open` (a request still waiting for targets) if there is one. */
   push(ev: ModelEvent, open: Holdable | null): void {
     if (this.pendingSyscallTasks.length > 0) this.flushSyscalls();
-    if (this.outbox.length === 0 && (open === null || open.closed)) {
+    if (this.outbox.length === 0 && !blocks(open)) {
       this.emit(ev); // nothing waiting: no buffering
       return;
     }
@@ -167,7 +174,7 @@ export class PolicyStream {
     if (this.outbox.length === 0) return;
     const ev = this.outbox[0]!;
     const open = this.outboxOpen[0];
-    if (open !== null && open !== undefined && !open.closed) this.forceClose(open, ev.type === 'request' ? ev.req.ts : 0);
+    if (blocks(open)) this.forceClose(open!, ev.type === 'request' ? ev.req.ts : 0);
   }
 
   /** Hand on every event no open request holds back. */
@@ -176,8 +183,7 @@ export class PolicyStream {
     const opens = this.outboxOpen;
     let i = 0;
     while (i < evs.length) {
-      const open = opens[i];
-      if (open !== null && !open!.closed) break;
+      if (blocks(opens[i])) break;
       this.emit(evs[i]!);
       i++;
     }

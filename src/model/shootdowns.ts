@@ -12,6 +12,7 @@
 import type { CsdQueueCpuEvent, TlbFlushEvent, TraceEvent } from '../events/types.js';
 import { callbackClass, TLB_CLASSES } from './callbacks.js';
 import type { Causes } from './causes.js';
+import { FlushDelivery } from './delivery.js';
 import type { Fidelity } from './fidelity.js';
 import { TRANSACTION_TIMEOUT_NS, type CsdPairing } from './pairing.js';
 import type { PolicyStream } from './policy-stream.js';
@@ -29,6 +30,8 @@ export interface OpenRequest {
   closed: boolean;
   /** the IPI for the queued targets went out: a later csd_queue_cpu is another call */
   ipiSent?: boolean;
+  /** closed, but held back from the policies until the flush mechanism is known (delivery.ts) */
+  held?: boolean;
   /**
    * Remote reason-1 flushes seen before the initiator's own part said whether this is an mm flush
    * or arch_tlbbatch_flush() (see mmEvidence()): the CPU and the task that was running there.
@@ -72,7 +75,11 @@ export class Shootdowns {
     private readonly fidelity: Fidelity,
     private readonly vocab: Vocabulary,
     private readonly hooks: ShootdownHooks,
-  ) {}
+  ) {
+    this.delivery = new FlushDelivery(sink, vocab, () => this.stream.drain());
+  }
+
+  private readonly delivery: FlushDelivery;
 
   grow(n: number): void {
     for (let i = this.cpus.length; i < n; i++) this.cpus.push(new InitiatorCpu());
@@ -229,6 +236,7 @@ export class Shootdowns {
       ipis: 0,
       freedTables: f.freedTables,
       trim: f.trim,
+      delivery: null,
       snapshot: f.snapshot,
     };
   }
@@ -328,8 +336,15 @@ export class Shootdowns {
     ic.initiating = null;
     if (open.initiatorDone) return;
     open.initiatorDone = true;
-    // fidelity of the target prediction: remote mm requests, when the csd vocabulary shows targets
-    if (this.vocab.csd && open.req.kind === 'remote' && open.req.mm !== 0) this.fidelity.targets(open.req);
+    // every target it will queue is queued: how the flush reached the other CPUs, and how well the
+    // model predicted them (remote mm requests, when the csd vocabulary shows targets)
+    const req = open.req;
+    if (this.vocab.csd && req.kind === 'remote' && req.mm !== 0) {
+      const needed = this.delivery.classify(req);
+      this.fidelity.targets(req, req.delivery === 'noIpi');
+      // held back from the policies until the trace shows whether this machine flushes by hypercall
+      this.delivery.settle(open, needed);
+    }
     this.maybeClose(open, ts);
   }
 
@@ -346,8 +361,15 @@ export class Shootdowns {
     this.close(open, ts);
   }
 
-  /** Close `open` as it stands (its targets are not coming: timeout, outbox cap, end of input). */
+  /**
+   * Close `open` as it stands (its targets are not coming: timeout, outbox cap, end of input); one
+   * held back from the policies (delivery.ts) is let go, with the others held (outbox cap).
+   */
   forceClose(open: OpenRequest, ts: number): void {
+    if (open.closed && open.held === true) {
+      this.delivery.releaseAll();
+      return;
+    }
     open.initiatorDone = true;
     this.close(open, ts);
   }
@@ -378,6 +400,7 @@ export class Shootdowns {
 
   /** End of input: every request still open is closed as it stands. */
   closeAll(ts: number): void {
+    this.delivery.finish();
     for (const o of [...this.open]) this.forceClose(o, ts);
   }
 

@@ -44,8 +44,17 @@ export interface SwitchHooks {
   remapMm(drop: number, keep: number): void;
 }
 
+/**
+ * Switches to another mm whose ASID we held current that flushed in full anyway, with no switch
+ * ever logging pages=0, before the CPU counts as having no PCID (TlbState.pcid). A kernel with
+ * PCID flushes such a switch only if the ASID was behind, which the model tracks; one such miss can
+ * be a generation we did not see, several in a row with no pages=0 at all are the rule.
+ */
+const NO_PCID_EVIDENCE = 3;
+
 export class Switches {
   readonly cpus: SwitchCpu[] = [];
+  private noPcidEvidence = 0;
 
   constructor(
     private readonly tlb: TlbState,
@@ -93,6 +102,7 @@ export class Switches {
     }
     ps.predicted = this.predict(c, toMm, ps);
     sc.pending = ps;
+    c.switchingTo = toMm;
   }
 
   /** What switch_mm_irqs_off() will log for a switch to `toMm` (arch/x86/mm/tlb.c). */
@@ -105,6 +115,8 @@ export class Switches {
       ps.predictedSlot = slot;
       return this.tlb.behind(c, slot, toMm) ? -1 : null; // caught up: return without an event
     }
+    // no PCID: choose_new_asid() flushes every switch to another mm
+    if (this.tlb.pcid === false) return -1;
     const slot = slotOf(c, toMm);
     if (slot >= 0) {
       ps.predictedSlot = slot;
@@ -125,6 +137,7 @@ export class Switches {
     const sc = this.cpus[cpu]!;
     const ps = sc.pending!;
     sc.pending = null;
+    c.switchingTo = -1;
     if (observed === null && nextExiting && ps.toMm !== c.loadedMm && !ps.toKernel) {
       // No switch_mm event, and the first thing the task does is its sched_process_exit: it had
       // been switched out inside do_exit() after exit_mm() (the tracepoint comes after it), so it
@@ -156,7 +169,17 @@ export class Switches {
     }
     if (observed !== null) this.tasks.markUser(ps.nextPid);
     this.score(c, ps, observed);
+    if (observed !== null && ps.toMm !== ps.fromMm && !ps.toKernel) this.learnPcid(ps, observed);
     this.finish(cpu, c, ps, observed);
+  }
+
+  /** A switch to another mm logged `observed` pages: evidence for or against PCID (TlbState.pcid). */
+  private learnPcid(ps: PendingSwitch, observed: number): void {
+    if (observed === 0) {
+      this.tlb.pcid = true;
+      return;
+    }
+    if (this.tlb.pcid === null && ps.predicted === 0 && ++this.noPcidEvidence >= NO_PCID_EVIDENCE) this.tlb.pcid = false;
   }
 
   /** Model fidelity: what we predicted switch_mm would log against what it did. */
@@ -189,6 +212,12 @@ export class Switches {
       },
       null,
     );
+  }
+
+  /** A lost-events marker on `cpu`: what its pending switch did will never be seen. */
+  forget(cpu: number): void {
+    this.cpus[cpu]!.pending = null;
+    this.tlb.cpus[cpu]!.switchingTo = -1;
   }
 
   /**

@@ -21,6 +21,13 @@ export class CpuTlb {
   /** whether loadedMm is known (false until the first switch or flush tells us) */
   loadedKnown = false;
   lazy = false;
+  /**
+   * The mm a sched_switch is taking this CPU to while what switch_mm did is not yet seen
+   * (switches.ts), -1 otherwise. The kernel has switched by then (cpu_tlbstate.loaded_mm is the
+   * new mm, or LOADED_MM_SWITCHING, which should_flush_tlb() also flushes): other CPUs'
+   * requests see the CPU running it, not lazy.
+   */
+  switchingTo = -1;
   /** the task running there: the header of its last event, or the next of its last sched_switch */
   pid = -1;
   /** ASID slots: mm id (-1 unknown/empty) and the generation it caught up to */
@@ -76,6 +83,14 @@ export class TlbState {
 
   /** orders generation bumps and ASID catch-ups (remap() asks which came first) */
   private clock = 0;
+
+  /**
+   * X86_FEATURE_PCID: null until the trace tells. Without PCID, choose_new_asid() takes ASID 0 and
+   * flushes on every switch to another mm (need_flush = true), so reason 0 never logs pages=0 for
+   * one; with PCID a switch back to a current ASID does (switches.ts learns which). The QEMU TCG
+   * and PVM guests of ../shared/traces have none.
+   */
+  pcid: boolean | null = null;
 
   constructor(cpus: number) {
     this.grow(cpus);
@@ -237,9 +252,10 @@ export class TlbState {
     const m = mm !== 0 ? this.mm(mm) : null;
     for (let i = 0; i < n; i++) {
       const c = this.cpus[i]!;
-      s.loadedMm[i] = c.loadedMm;
+      const switching = c.switchingTo >= 0;
+      s.loadedMm[i] = switching ? c.switchingTo : c.loadedMm;
       s.known[i] = c.loadedKnown ? 1 : 0;
-      s.lazy[i] = c.lazy ? 1 : 0;
+      s.lazy[i] = c.lazy && !switching ? 1 : 0;
       if (m !== null) {
         s.lazyMask[i] = m.lazyMask[i]!;
         s.preciseMask[i] = m.preciseMask[i]!;
@@ -268,6 +284,7 @@ export class TlbState {
     }
     for (const c of this.cpus) {
       if (c.loadedMm === drop) c.loadedMm = keep;
+      if (c.switchingTo === drop) c.switchingTo = keep;
       for (let s = 0; s < TLB_NR_DYN_ASIDS; s++) {
         if (c.slotMm[s] !== drop) continue;
         c.slotMm[s] = keep;

@@ -3,6 +3,7 @@
 // targets answered) at its request time, interleaved with context switches and syscalls.
 
 import type { SyscallEnterEvent, TlbFlushEvent } from '../events/types.js';
+import type { Delivery } from './delivery.js';
 
 /** What a flush callback did on a target CPU (DOMAIN.md §1, flush_tlb_func()). */
 export type TargetOutcome =
@@ -13,6 +14,7 @@ export type TargetOutcome =
   | 'switchToInitMm' // tlb_flush 0 inside the handler: a lazy CPU switched to init_mm
   | 'empty' // csd entry/exit with nothing between: local generation already covered the request
   | 'tableSync' // tlb_remove_table_smp_sync: no flush, just a sync IPI
+  | 'hypercall' // flushed by the hypervisor (pv flush_tlb_multi): no IPI, no callback ran (delivery.ts)
   | 'unanswered'; // queued, but no handler seen (trace ended, or lost events)
 
 export interface TargetRecord {
@@ -78,6 +80,8 @@ export interface FlushRequest {
   freedTables: boolean | null;
   /** the request carried trim_cpumask (6.14+: at most once a second per mm, should_trim_cpumask()) */
   trim: boolean;
+  /** how a remote mm request reached the other CPUs (delivery.ts); null for other requests or without csd events */
+  delivery: Delivery | null;
   snapshot: CpuSnapshot;
 }
 
@@ -138,6 +142,8 @@ export interface ModelContext {
   lazyCpumask: boolean;
   firstTs: number;
   lastTs: number;
+  /** how this kernel flushed other CPUs (delivery.ts): known for sure at the end of the trace */
+  flushMechanism: 'ipi' | 'hypercall' | 'none' | 'unknown';
   mmName(mm: number): string;
 }
 
@@ -153,12 +159,15 @@ export interface ObservedSink {
   onIpi(ts: number, fromCpu: number, targets: readonly number[], tlb: boolean): void;
   onTlbFlush(e: TlbFlushEvent, remote: boolean): void;
   onUnpairedHandler(cpu: number, cls: CallbackClass): void;
-  onFidelityTargets(match: boolean, variant: 'lazy' | 'precise', kind: string): void;
+  /** `noIpi`: no target was queued although should_flush_tlb() picks some (a hypercall flush, or a misprediction) */
+  onFidelityTargets(match: boolean, variant: 'lazy' | 'precise', kind: string, noIpi: boolean): void;
   onFidelitySwitch(match: boolean, kind: string): void;
   onFidelitySkipped(why: string): void;
   /** remote shootdown counted without csd events (lower bound) */
   onRemoteWithoutCsd(cpu: number, outcome: TargetOutcome, ts: number): void;
   onVectorEntry(cpu: number, ts: number): void;
+  /** how a remote mm request reached the other CPUs; `needed`: CPUs should_flush_tlb() picks */
+  onDelivery(req: FlushRequest, delivery: Delivery, needed: number): void;
 }
 
 /** The event vocabulary the trace has shown so far (it tells the kernel's age: DOMAIN.md §7). */

@@ -218,6 +218,9 @@ export async function analyzeSource(source: TraceSource, diag: Diagnostics, opts
     get lastTs() {
       return stats.lastTs;
     },
+    get flushMechanism() {
+      return accounting.mechanismKind(model.sawCsd);
+    },
     mmName: (mm) => model.mmName(mm),
   };
   for (const def of definitions) {
@@ -282,6 +285,13 @@ export async function analyzeSource(source: TraceSource, diag: Diagnostics, opts
       fullFlushesAdded: out.fullFlushesAdded,
       deferralDelayUs: out.deferralDelayUs ? out.deferralDelayUs.toJSON() : null,
       cpuTimeSavedUs: Math.round(out.cpuTimeSavedUs * 1000) / 1000,
+      ipiUnit: out.unit,
+      remoteFlushes: {
+        requests: out.remote.requests,
+        cpus: out.remote.cpus,
+        avoidedRequests: out.remote.baseRequests - out.remote.requests,
+        avoidedCpus: out.remote.baseCpus - out.remote.cpus,
+      },
       extra: out.extra,
       notes: out.notes,
       params,
@@ -308,7 +318,7 @@ export async function analyzeSource(source: TraceSource, diag: Diagnostics, opts
     input: inputSection(meta, stats, cpus, diag, vocab, model.sawReason5),
     observed,
     model: {
-      fidelity: accounting.fidelity(model.sawReason5),
+      fidelity: accounting.fidelity(model.sawReason5, accounting.mechanismKind(model.sawCsd) === 'hypercall'),
       mms: model.tasks.mmCount,
       generationsAreEstimates: true,
       attribution: model.tasks.tgidKnown ? 'tgid' : 'inferred-from-pid',

@@ -66,7 +66,7 @@ describe('trace.dat vs its trace-cmd report: the same summary', () => {
     expect(text.input.format).toBe('trace-cmd');
     const strip = (s: typeof text) => ({ ...s, input: { ...s.input, files: [], format: '' } });
     expect(strip(dat)).toEqual(strip(text));
-    // and the comparison has something in it
-    expect(text.observed.remoteShootdowns.total).toBeGreaterThan(0);
+    // and the comparison has something in it (flush callbacks, or flushes by hypercall)
+    expect(text.observed.remoteShootdowns.total + (text.observed.mechanism?.remoteFlushRequests ?? 0)).toBeGreaterThan(0);
   }, 60_000);
 });

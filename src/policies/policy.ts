@@ -46,6 +46,10 @@ export interface PolicyOutcome {
   requests: number;
   shootdowns: number;
   ipis: number;
+  /** what `ipis` counts: hardware IPIs, remote callbacks (before 6.4), nothing, or none exist (hypercall flushing) */
+  unit: 'ipi' | 'callbacks' | 'none' | 'hypercall';
+  /** requests that flushed at least one other CPU and the CPUs they flushed (IPI or hypercall), under the policy and as traced */
+  remote: { requests: number; cpus: number; baseRequests: number; baseCpus: number };
   rangedToFull: number;
   fullFlushesAdded: number;
   /** deferral delays in microseconds (request -> actual flush on that CPU); null if the policy defers nothing */

@@ -21,7 +21,12 @@
 // IPI units follow what the trace can show, exactly as src/model/observed.ts counts them:
 //   'ipi'       ipi_send_cpu / ipi_send_cpumask seen (6.4+): hardware IPIs;
 //   'callbacks' no ipi_send_* but call_function*_entry vectors (before 6.4): one per remote callback;
-//   'none'      neither: IPIs are not countable (reported as 0).
+//   'none'      neither: IPIs are not countable (reported as 0);
+//   'hypercall' the machine flushes other CPUs by hypercall (src/model/delivery.ts): there are no
+//               flush IPIs and no callbacks; shootdowns and IPIs are reported as 0 ("n/a"), and the
+//               estimate is in the units that exist there, remote flush requests and CPUs flushed.
+// Remote flush requests (a request that flushed at least one other CPU) and the CPUs they flushed
+// are tallied whatever the mechanism, a 'hypercall' target counting as a CPU flushed.
 // The unit is known for sure only at the end of the trace, so both are tallied and the series is
 // buffered until the first request with ipi_send_* settles it.
 
@@ -50,7 +55,7 @@ export function localPages(req: FlushRequest): number {
 
 /** A remote flush callback that ran: what /proc/interrupts "TLB shootdowns" counts (observed.ts). */
 export function isShootdown(t: TargetRecord): boolean {
-  return t.outcome !== 'unanswered' && t.outcome !== 'tableSync';
+  return t.outcome !== 'unanswered' && t.outcome !== 'tableSync' && t.outcome !== 'hypercall';
 }
 
 /** A callback the policy queues on a remote CPU. */
@@ -170,7 +175,12 @@ const PENDING_HORIZON_NS = 1_000_000_000;
 
 const NO_CALLBACKS: readonly Callback[] = Object.freeze([]);
 
-type IpiUnit = 'ipi' | 'callbacks' | 'none';
+type IpiUnit = 'ipi' | 'callbacks' | 'none' | 'hypercall';
+
+/** a flush of another CPU, by IPI callback or by a hypervisor */
+function flushesRemote(t: TargetRecord): boolean {
+  return t.outcome === 'hypercall' || isShootdown(t);
+}
 
 export class Tally {
   requests = 0;
@@ -185,10 +195,14 @@ export class Tally {
   private baseIpis = 0;
   private baseCallbacks = 0;
   private baseWorkNs = 0;
+  private baseRemoteRequests = 0;
+  private baseRemoteCpus = 0;
   // policy side
   private ipis = 0;
   private callbacks = 0;
   private workNs = 0;
+  private remoteRequests = 0;
+  private remoteCpus = 0;
   // IPI unit evidence
   private sawIpiSend = false;
   private sawVectorIpi = false;
@@ -217,7 +231,9 @@ export class Tally {
       this.flushPendingSeries('ipi');
     }
     this.baseIpis += req.ipis;
+    let remote = 0;
     for (const t of req.targets) {
+      if (req.kind !== 'tableSync' && flushesRemote(t)) remote++;
       if (t.ipi) this.sawVectorIpi = true;
       if (t.handlerTs !== null) {
         this.drains.add(t.cpu, t.handlerTs);
@@ -229,6 +245,10 @@ export class Tally {
       this.baseWorkNs += this.work(targetPages(t));
     }
     if (req.kind !== 'tableSync') this.baseWorkNs += this.work(localPages(req));
+    if (remote > 0) {
+      this.baseRemoteRequests++;
+      this.baseRemoteCpus += remote;
+    }
   }
 
   /** The request exactly as observed (P0, and requests a policy leaves alone). */
@@ -238,7 +258,7 @@ export class Tally {
       cpu: t.cpu,
       pages: targetPages(t),
       observed: t,
-      shootdown: req.kind !== 'tableSync' && isShootdown(t),
+      shootdown: req.kind !== 'tableSync' && flushesRemote(t),
     }));
     if (req.kind !== 'tableSync') {
       this.requests++;
@@ -272,6 +292,7 @@ export class Tally {
     let ipis = 0;
     let extraIpis = 0;
     let shootdowns = 0;
+    let remote = 0;
     for (const cb of cbs) {
       const o = cb.observed;
       const queued = o !== null ? o.queuedTs : ts;
@@ -287,6 +308,11 @@ export class Tally {
         shootdowns++;
         this.workNs += this.work(cb.pages);
       }
+      if (cb.shootdown && (o === null || flushesRemote(o))) remote++;
+    }
+    if (remote > 0) {
+      this.remoteRequests++;
+      this.remoteCpus += remote;
     }
     if (observedIpis !== undefined) ipis = observedIpis + extraIpis;
     this.ipis += ipis;
@@ -341,6 +367,7 @@ export class Tally {
   }
 
   unit(): IpiUnit {
+    if (this.ctx.model.flushMechanism === 'hypercall') return 'hypercall';
     return this.sawIpiSend ? 'ipi' : this.sawVectorIpi ? 'callbacks' : 'none';
   }
 
@@ -355,10 +382,17 @@ export class Tally {
     const notes = [...this.notes];
     if (unit === 'callbacks') notes.push('No ipi_send_* events (kernel < 6.4): IPIs are counted as one per remote flush callback, like the observed figure.');
     if (unit === 'none') notes.push('No IPI events of any kind in this trace: IPIs are not counted.');
+    if (unit === 'hypercall') {
+      notes.push(
+        `This machine flushes other CPUs by hypercall: no flush IPIs to avoid. Under this policy ${this.remoteRequests} remote flush requests for ${this.remoteCpus} CPUs, against ${this.baseRemoteRequests} for ${this.baseRemoteCpus} as traced (the CPUs of a hypercall are those should_flush_tlb() picks; the cost model counts no IPI and no hypercall cost).`,
+      );
+    }
     return {
       requests: this.requests,
-      shootdowns: this.shootdowns,
+      shootdowns: unit === 'hypercall' ? 0 : this.shootdowns,
       ipis,
+      unit,
+      remote: { requests: this.remoteRequests, cpus: this.remoteCpus, baseRequests: this.baseRemoteRequests, baseCpus: this.baseRemoteCpus },
       rangedToFull: this.rangedToFull,
       fullFlushesAdded: this.fullFlushesAdded,
       deferralDelayUs: withDelays ? this.delays : null,

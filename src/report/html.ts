@@ -396,12 +396,16 @@ ${inp.truncated ? '<dt>truncated</dt><dd class="bad">yes: the input ended early;
   const rs = obs.remoteShootdowns;
   const share = wastedShare(s);
   const f = s.model.fidelity;
+  const mech = obs.mechanism;
   const tile = (label: string, value: string, detail: string, cls = '', id = '') =>
     `<div class="tile"${id ? ` id="${id}"` : ''}><div class="l">${escapeHtml(label)}</div><div class="v ${cls}">${escapeHtml(value)}</div><div class="d">${detail}</div></div>`;
   const tiles = [
     tile('remote shootdowns', fmtRate(perSecond(s, rs.total)), `${fmtInt(rs.total)} total${rs.exact ? '' : ' <span class="warn">(lower bound)</span>'}`, '', 'tile-shootdowns'),
     tile('IPIs', fmtRate(perSecond(s, obs.ipis.total)), `${fmtInt(obs.ipis.total)} total, ${fmtInt(obs.ipis.tlb)} with TLB work`, '', 'tile-ipis'),
     tile('flush requests', fmtRate(perSecond(s, obs.requests)), `${fmtInt(obs.requests)} total, ${fmtInt(obs.phantomRequests)} phantom`, '', 'tile-requests'),
+    mech !== undefined && mech.kind !== 'unknown'
+      ? tile('remote flushes', mech.kind === 'hypercall' ? 'by hypercall' : mech.kind === 'ipi' ? 'by IPI' : 'none', `${fmtInt(mech.remoteFlushRequests)} requests, ${fmtInt(mech.cpusFlushed)} CPUs`, mech.kind === 'hypercall' ? 'warn' : '', 'tile-mechanism')
+      : '',
     tile('wasted', fmtShare(share), `${fmtInt(obs.wasted.total)} of ${fmtInt(remoteTlbCallbacks(s))} remote TLB callbacks`, share !== null && share > 0.2 ? 'warn' : '', 'tile-wasted'),
     tile(
       'model fidelity: IPI targets',
@@ -415,6 +419,8 @@ ${inp.truncated ? '<dt>truncated</dt><dd class="bad">yes: the input ended early;
   const observed = `<div class="card" id="observed"><h2>Observed</h2><div class="tiles">${tiles}</div></div>`;
 
   const notes: { html: string; info?: boolean }[] = [];
+  if (mech?.kind === 'hypercall') notes.push({ html: `${htmlText(mech.note[0]!.toUpperCase() + mech.note.slice(1))}. Shootdown and IPI figures are n/a here; the policies are compared in remote flush requests and CPUs flushed.` });
+  else if (mech !== undefined && (mech.requests.partial > 0 || mech.kind === 'unknown')) notes.push({ html: htmlText(mech.note), info: true });
   if (inp.lost.note) notes.push({ html: htmlText(inp.lost.note) });
   if (!rs.exact) notes.push({ html: `Remote shootdowns are a lower bound: this kernel's events only allow ${escapeHtml(rs.pairing)} pairing.` });
   if (f.note) notes.push({ html: `Model: ${htmlText(f.note)}`, info: true });
@@ -426,6 +432,16 @@ ${inp.truncated ? '<dt>truncated</dt><dd class="bad">yes: the input ended early;
 function policyGlance(s: Summary): string {
   const policies = policiesInOrder(s);
   if (policies.length === 0) return '<div class="card" id="policy-card"><h2>What each policy would avoid</h2><p class="empty">No policy was replayed.</p></div>';
+  if (s.observed.mechanism?.kind === 'hypercall') {
+    // no flush IPIs on this machine: the units that exist are remote flush requests and CPUs
+    const pct = (a: number, n: number) => (a + n > 0 ? Math.round((a / (a + n)) * 10000) / 100 : null);
+    const hrows = policies.map((p) => {
+      const r = p.remoteFlushes;
+      const cells = r === undefined ? '<td class="n">n/a</td><td class="n">n/a</td>' : `<td class="n">${pctBar(pct(r.avoidedRequests, r.requests), RISK_COLORS[p.risk], r.avoidedRequests)}</td><td class="n">${pctBar(pct(r.avoidedCpus, r.cpus), RISK_COLORS[p.risk], r.avoidedCpus)}</td>`;
+      return `<tr><td><b>${htmlText(p.title)}</b> <code>${htmlText(p.name)}</code></td>${cells}<td>${riskBadge(p.risk)}</td><td class="why">${htmlText(p.riskReason)}</td></tr>`;
+    });
+    return `<div class="card" id="policy-card"><h2>What each policy would avoid</h2><table id="policy-glance"><thead><tr><th>policy</th><th class="n">remote flush requests avoided</th><th class="n">CPUs flushed avoided</th><th>risk</th><th>why</th></tr></thead><tbody>${hrows.join('\n')}</tbody></table><p class="note">This machine flushed other CPUs by hypercall: there are no flush IPIs or shootdowns to avoid (n/a), so each policy is compared in remote flush requests and the CPUs they flush (should_flush_tlb()'s CPUs stand for the hypervisor's). Details: <a href="#policies">Policies</a>.</p></div>`;
+  }
   const rows = policies.map(
     (p) =>
       `<tr><td><b>${htmlText(p.title)}</b> <code>${htmlText(p.name)}</code></td><td class="n">${pctBar(p.avoidedShootdownsPct, RISK_COLORS[p.risk], p.avoidedShootdowns)}</td><td class="n">${pctBar(p.avoidedIpisPct, RISK_COLORS[p.risk], p.avoidedIpis)}</td><td>${riskBadge(p.risk)}</td><td class="why">${htmlText(p.riskReason)}</td></tr>`,
@@ -626,9 +642,9 @@ function tables(s: Summary): string {
   // policies, full rows
   const policies = policiesInOrder(s);
   const pol = table(
-    ['policy', 'risk', 'requests', 'shootdowns', 'IPIs', 'avoided shootdowns', 'avoided IPIs', 'ranged → full', 'full flushes added', 'deferral p50 / p99', 'CPU time saved'],
+    ['policy', 'risk', 'requests', 'shootdowns', 'IPIs', 'avoided shootdowns', 'avoided IPIs', 'remote flush requests', 'CPUs flushed', 'ranged → full', 'full flushes added', 'deferral p50 / p99', 'CPU time saved'],
     [
-      [{ html: '<b>observed</b>' }, null, obs.requests, rs.total, obs.ipis.total, null, null, null, null, null, null],
+      [{ html: '<b>observed</b>' }, null, obs.requests, rs.total, obs.ipis.total, null, null, obs.mechanism?.remoteFlushRequests ?? null, obs.mechanism?.cpusFlushed ?? null, null, null, null, null],
       ...policies.map(
         (p) =>
           [
@@ -637,8 +653,10 @@ function tables(s: Summary): string {
             p.requests,
             p.shootdowns,
             p.ipis,
-            num(`${fmtInt(p.avoidedShootdowns)} (${fmtPct(p.avoidedShootdownsPct)})`),
-            num(`${fmtInt(p.avoidedIpis)} (${fmtPct(p.avoidedIpisPct)})`),
+            num(p.ipiUnit === 'hypercall' ? 'n/a (hypercall)' : `${fmtInt(p.avoidedShootdowns)} (${fmtPct(p.avoidedShootdownsPct)})`),
+            num(p.ipiUnit === 'hypercall' ? 'n/a (hypercall)' : `${fmtInt(p.avoidedIpis)} (${fmtPct(p.avoidedIpisPct)})`),
+            p.remoteFlushes?.requests ?? null,
+            p.remoteFlushes?.cpus ?? null,
             p.rangedToFull,
             p.fullFlushesAdded,
             num(p.deferralDelayUs ? `${fmtUs(p.deferralDelayUs.p50)} / ${fmtUs(p.deferralDelayUs.p99)}` : '—'),
@@ -646,7 +664,7 @@ function tables(s: Summary): string {
           ] as Cell[],
       ),
     ],
-    [false, false, true, true, true, true, true, true, true, true, true],
+    [false, false, true, true, true, true, true, true, true, true, true, true, true],
     'policy-table',
   );
   out.push(

@@ -140,6 +140,11 @@ export function renderTerminal(s: Summary, opts: TerminalOptions): string {
   // per-CPU lists under their rows
   out.push(mainLines[0]!, mainLines[1]!);
   out.push(...wrapList(byCpuList(rs.byCpu), '      received: ', width));
+  const mech = obs.mechanism;
+  if (mech !== undefined && mech.kind !== 'unknown') {
+    const how = mech.kind === 'hypercall' ? c('yellow', visible(mech.note)) : visible(mech.note);
+    out.push(`${label('remote flushes')}${how}`);
+  }
   out.push(mainLines[2]!);
   out.push(...wrapList(byCpuList(obs.ipis.byCpu), '      received: ', width));
   out.push(mainLines[3]!);
@@ -181,23 +186,41 @@ export function renderTerminal(s: Summary, opts: TerminalOptions): string {
 
   // ---- policies
   const policies = policiesInOrder(s);
-  if (policies.length > 0) {
+  if (policies.length > 0 && mech?.kind === 'hypercall') {
+    // no flush IPIs exist on this machine: the units that do are remote flush requests and CPUs
+    out.push(c('bold', 'policies') + c('dim', '  (flushed by hypercall: shootdowns and IPIs n/a; remote flush requests and the CPUs they flush instead)'));
+    const head = ['  policy', 'remote requests', 'CPUs flushed', 'avoided requests', 'avoided CPUs', 'risk'];
+    const pct = (a: number, base: number) => fmtPct(base > 0 ? Math.round((a / base) * 10000) / 100 : null);
+    const rows = policies.map((p) => {
+      const r = p.remoteFlushes;
+      if (r === undefined) return [`  ${visible(p.name)}`, 'n/a', 'n/a', '', '', p.risk];
+      return [`  ${visible(p.name)}`, fmtInt(r.requests), fmtInt(r.cpus), pct(r.avoidedRequests, r.requests + r.avoidedRequests), pct(r.avoidedCpus, r.cpus + r.avoidedCpus), p.risk];
+    });
+    out.push(...policyTable(c, [head, ['  as traced', fmtInt(mech.remoteFlushRequests), fmtInt(mech.cpusFlushed), '', '', ''], ...rows], policies));
+  } else if (policies.length > 0) {
     out.push(c('bold', 'policies') + c('dim', '  (IPIs: TLB IPIs; avoided = as traced minus policy, % of as traced)'));
     const head = ['  policy', 'shootdowns', 'IPIs', 'avoided SD', 'avoided IPIs', 'risk'];
     const rows = policies.map((p) => [`  ${visible(p.name)}`, fmtInt(p.shootdowns), fmtInt(p.ipis), fmtPct(p.avoidedShootdownsPct), fmtPct(p.avoidedIpisPct), p.risk]);
-    const lines = columns([head, ['  as traced', fmtInt(rs.total), fmtInt(obs.ipis.tlb), '', '', ''], ...rows], 'lrrrrl');
-    out.push(c('dim', lines[0]!));
-    out.push(lines[1]!);
-    lines.slice(2).forEach((l, i) => {
-      const p = policies[i]!;
-      // colour the trailing risk word only (padding is already computed on plain text)
-      out.push(l.endsWith(p.risk) ? l.slice(0, l.length - p.risk.length) + c(RISK_STYLE[p.risk], p.risk) : l);
-    });
-    for (const p of policies) {
-      if (p.risk !== 'safe') out.push(c('dim', `  ${visible(p.name)}: ${p.risk}: ${visible(p.riskReason)}`));
-    }
+    out.push(...policyTable(c, [head, ['  as traced', fmtInt(rs.total), fmtInt(obs.ipis.tlb), '', '', ''], ...rows], policies));
   } else {
     out.push(c('dim', 'no policies replayed'));
   }
   return `${out.join('\n')}\n`;
+}
+
+/** The policy table (header, the as-traced row, one row per policy) and the risk notes under it. */
+function policyTable(c: Painter, rows: string[][], policies: ReturnType<typeof policiesInOrder>): string[] {
+  const out: string[] = [];
+  const lines = columns(rows, 'lrrrrl');
+  out.push(c('dim', lines[0]!));
+  out.push(lines[1]!);
+  lines.slice(2).forEach((l, i) => {
+    const p = policies[i]!;
+    // colour the trailing risk word only (padding is already computed on plain text)
+    out.push(l.endsWith(p.risk) ? l.slice(0, l.length - p.risk.length) + c(RISK_STYLE[p.risk], p.risk) : l);
+  });
+  for (const p of policies) {
+    if (p.risk !== 'safe') out.push(c('dim', `  ${visible(p.name)}: ${p.risk}: ${visible(p.riskReason)}`));
+  }
+  return out;
 }

@@ -91,6 +91,24 @@ export const MmRow = z.object({
 
 export const CauseRow = z.object({ cause: z.string(), requests: z.number(), shootdowns: z.number(), ipis: z.number(), wasted: z.number() });
 
+/** How remote flushes reached other CPUs (src/model/delivery.ts). */
+export const Mechanism = z.object({
+  /**
+   * 'ipi': flush callbacks ran on other CPUs by IPI; 'hypercall': requests needed other CPUs and
+   * none ever got a callback (a hypervisor flushed them: PVM, Hyper-V, Xen); 'none': no request
+   * needed another CPU; 'unknown': no csd events (before 6.5), so the trace cannot tell
+   */
+  kind: z.enum(['ipi', 'hypercall', 'none', 'unknown']),
+  /** remote mm requests by how they reached the CPUs should_flush_tlb() picks: all by IPI, part of them, none, none needed, state unknown */
+  requests: z.object({ ipi: z.number(), partial: z.number(), noIpi: z.number(), filtered: z.number(), unknown: z.number() }),
+  /** requests that flushed at least one other CPU, whatever the mechanism */
+  remoteFlushRequests: z.number(),
+  /** other CPUs those requests flushed (for a hypercall: the CPUs should_flush_tlb() picks) */
+  cpusFlushed: z.number(),
+  note: z.string(),
+});
+export type Mechanism = z.infer<typeof Mechanism>;
+
 export const ObservedSection = z.object({
   tlbFlush: z.object({
     total: z.number(),
@@ -133,6 +151,8 @@ export const ObservedSection = z.object({
   latencyUs: Distribution,
   topMms: z.array(MmRow),
   byCause: z.array(CauseRow),
+  /** how remote flushes reached other CPUs; absent in older summaries */
+  mechanism: Mechanism.optional(),
 });
 
 export const ModelSection = z.object({
@@ -176,6 +196,14 @@ export const PolicyResult = z.object({
   deferralDelayUs: Distribution.nullable(),
   /** estimated CPU time saved (negative: cost) from the cost model, microseconds */
   cpuTimeSavedUs: z.number(),
+  /**
+   * what `ipis` counts: hardware IPIs ('ipi'), one per remote callback before 6.4 ('callbacks'),
+   * nothing countable ('none'), or nothing that exists ('hypercall': the machine flushes other CPUs
+   * by hypercall; shootdowns and IPIs are 0 and the estimate is in remoteFlushes); absent in older summaries
+   */
+  ipiUnit: z.enum(['ipi', 'callbacks', 'none', 'hypercall']).optional(),
+  /** requests that flush at least one other CPU under the policy, the CPUs they flush (IPI or hypercall), and how many fewer than as traced */
+  remoteFlushes: z.object({ requests: z.number(), cpus: z.number(), avoidedRequests: z.number(), avoidedCpus: z.number() }).optional(),
   /** policy-specific figures (bounds, undecidable counts, ...) */
   extra: z.record(z.string(), z.union([z.number(), z.string(), z.boolean(), z.null()])),
   notes: z.array(z.string()),

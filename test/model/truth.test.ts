@@ -1,5 +1,6 @@
 // The model against independent ground truth: `truth.json` holds the per-CPU delta of the
-// "TLB shootdowns" line of /proc/interrupts read around each capture (../shared/traces README).
+// "TLB shootdowns" line of /proc/interrupts read around each capture (../shared/traces README),
+// and says when the machine flushes other CPUs by hypercall (`flushMechanism`).
 // The kernel counts a flush callback on every non-initiating CPU (flush_tlb_func(): `if (!local)
 // inc_irq_stat(TLB)`), which is what observed.remoteShootdowns.byCpu counts. The deltas were read
 // just outside the tracing window, hence the slack of 1% or 3 counts.
@@ -19,22 +20,46 @@ const BIG = new Set(['sng-madvise', 'sng-munmap']);
 interface Capture {
   name: string;
   dir: string;
-  truth: { kernel: string; recording: { tlbIrqDeltaPerCpu: number[]; lost: boolean } };
+  truth: { kernel: string; variant?: string; flushMechanism?: string; recording: { tlbIrqDeltaPerCpu: number[]; lost: boolean } };
 }
 
+/** Capture directories (holding truth.json) below `root`: set/capture, or set/variant/capture. */
 function captures(root: string): Capture[] {
   if (!existsSync(root)) return [];
   const out: Capture[] = [];
-  for (const set of readdirSync(root)) {
-    const setDir = join(root, set);
-    if (!existsSync(join(setDir)) || set.endsWith('.md')) continue;
-    for (const cap of readdirSync(setDir)) {
-      const dir = join(setDir, cap);
-      if (BIG.has(cap) || !existsSync(join(dir, 'truth.json'))) continue;
-      out.push({ name: `${set}/${cap}`, dir, truth: JSON.parse(readFileSync(join(dir, 'truth.json'), 'utf8')) });
+  const walk = (dir: string, name: string, depth: number) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      if (!entry.isDirectory() || BIG.has(entry.name)) continue;
+      const sub = join(dir, entry.name);
+      const subName = name === '' ? entry.name : `${name}/${entry.name}`;
+      if (existsSync(join(sub, 'truth.json'))) out.push({ name: subName, dir: sub, truth: JSON.parse(readFileSync(join(sub, 'truth.json'), 'utf8')) });
+      else if (depth < 2) walk(sub, subName, depth + 1);
     }
+  };
+  walk(root, '', 0);
+  return out.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/**
+ * The counterfactual kernels `nolazy` and `targeted` change which CPUs get IPIs
+ * (../shared/capture/counterfactual/README.md): the model predicts the stock rules, so its target
+ * predictions are meant to disagree there. Their callbacks still match /proc/interrupts.
+ */
+const RULE_CHANGING_VARIANTS = new Set(['nolazy', 'targeted']);
+
+/** How the flush mechanism the summary names agrees with truth.json. */
+function mechanismAgrees(s: Summary, truth: Capture['truth']): void {
+  const m = s.observed.mechanism!;
+  if (truth.flushMechanism !== undefined) {
+    // a hypercall-flushing VM: no flush IPIs, every request that needed another CPU counted
+    expect(m.kind).toBe('hypercall');
+    expect(m.remoteFlushRequests).toBe(m.requests.noIpi);
+    expect(s.observed.remoteShootdowns.total).toBe(0);
+  } else if (s.observed.remoteShootdowns.exact) {
+    expect(m.kind).toBe('ipi');
+  } else {
+    expect(m.kind).toBe('unknown');
   }
-  return out;
 }
 
 const observedPolicy = { policies: ['observed'] };
@@ -58,6 +83,7 @@ describe.each(captures(FIXTURES))('fixture $name', ({ dir, truth }) => {
     expect(b.observed.wasted).toEqual(a.observed.wasted);
     expect(b.observed.tlbFlush).toEqual(a.observed.tlbFlush);
     expect(b.observed.requestsByKind).toEqual(a.observed.requestsByKind);
+    mechanismAgrees(a, truth);
     if (hasCsd) {
       withinTruth(a, truth.recording.tlbIrqDeltaPerCpu);
       expect(a.observed.remoteShootdowns.exact).toBe(true);
@@ -76,11 +102,12 @@ const shared = captures(SHARED).filter((c) => !existsSync(join(FIXTURES, c.name)
 describe.skipIf(shared.length === 0).each(shared)('shared capture $name', ({ dir, truth }) => {
   it('remote shootdowns per CPU agree with /proc/interrupts (lower bound before 6.5)', async () => {
     const s = await analyzeTrace([join(dir, 'ftrace.txt.gz')], observedPolicy);
+    mechanismAgrees(s, truth);
     if (truth.kernel.startsWith('6.1.')) {
       truth.recording.tlbIrqDeltaPerCpu.forEach((t, cpu) => expect(s.observed.remoteShootdowns.byCpu[String(cpu)]).toBeLessThanOrEqual(t));
     } else {
       withinTruth(s, truth.recording.tlbIrqDeltaPerCpu);
-      expect(s.model.fidelity.targets ?? 0).toBeGreaterThanOrEqual(0.95);
+      if (!RULE_CHANGING_VARIANTS.has(truth.variant ?? '')) expect(s.model.fidelity.targets ?? 0).toBeGreaterThanOrEqual(0.95);
     }
   });
 });
