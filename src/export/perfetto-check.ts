@@ -82,12 +82,13 @@ export function checkTraceEvents(json: string): CheckResult {
     if (e.cat !== undefined && typeof e.cat !== 'string') err(i, 'cat must be a string');
     if (e.args !== undefined && (e.args === null || typeof e.args !== 'object' || Array.isArray(e.args))) err(i, 'args must be an object');
     const track = `${String(e.pid)}/${String(e.tid)}`;
-    const ts = e.ts as number;
+    // in integer nanoseconds, as Perfetto stores them: µs + µs in floating point is not exact
+    const ts = Math.round((e.ts as number) * 1000);
     switch (ph) {
       case 'X': {
         if (!isTime(e.dur)) return err(i, `X needs dur >= 0 (got ${JSON.stringify(e.dur)})`);
         const list = slicesByTrack.get(track) ?? [];
-        list.push({ ts, end: ts + (e.dur as number), index: i });
+        list.push({ ts, end: ts + Math.round((e.dur as number) * 1000), index: i });
         slicesByTrack.set(track, list);
         res.slices++;
         break;
