@@ -129,12 +129,12 @@ function charts(r: FleetResult): Array<{ name: string; caption: string; spec: To
       name: 'policy-savings',
       caption: 'Each point one capture: % of its observed remote shootdowns the policy would have avoided.',
       spec: {
-        ...base('What each policy would avoid, per capture', '% of observed remote shootdowns'),
+        ...base('What each policy would avoid, per capture', '% of observed remote shootdowns; costs beyond -100% drawn at -100%'),
         data: { values: r.policySavings },
         mark: { type: 'tick', tooltip: true, thickness: 2 },
         encoding: {
           y: { field: 'policy', type: 'nominal', title: null },
-          x: { field: 'avoided_shootdowns_pct', type: 'quantitative', title: 'avoided %' },
+          x: { field: 'avoided_shootdowns_pct', type: 'quantitative', title: 'avoided %', scale: { domain: [-100, 100], clamp: true } },
           color: { field: 'kernel', type: 'nominal' },
         },
         width: 520,

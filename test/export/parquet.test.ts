@@ -1,6 +1,6 @@
 // Parquet export read back by two independent readers, DuckDB (C++) and hyparquet (JavaScript,
 // not the writer's code path), with row counts equal to the summary's totals. On the fixtures
-// always; on every shared capture when ../shared/traces is there.
+// (every shared capture: test/fleet/fleet.test.ts).
 
 import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +10,7 @@ import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'h
 import { createParquetSink, TABLE_NAMES } from '../../src/export/parquet-sink.js';
 import { Engine, tableSource } from '../../src/fleet/engine.js';
 import type { Summary } from '../../src/summary/schema.js';
-import { analyzeWith, captures, FIXTURES, pairedTargets, SHARED, traceOf, unattachedCallbacks } from './helpers.js';
+import { analyzeWith, captures, FIXTURES, pairedTargets, traceOf, unattachedCallbacks } from './helpers.js';
 
 let engine: Engine;
 beforeAll(async () => {
@@ -101,9 +101,4 @@ describe('parquet export of the fixtures', () => {
   });
 });
 
-describe('parquet export of every shared capture', () => {
-  const shared = captures(SHARED);
-  it.skipIf(shared.length === 0)(`${shared.length} captures: DuckDB and hyparquet read the summary's totals`, async () => {
-    for (const cap of shared) await checkCapture(traceOf(join(SHARED, cap)), cap);
-  }, 900_000);
-});
+// Every shared capture: test/fleet/fleet.test.ts, which exports them all once for the fleet too.
