@@ -3,13 +3,13 @@
 // "Trace Event Format" (Google doc, 2016) and Perfetto's importer,
 // src/trace_processor/importers/json/json_trace_parser.cc (google/perfetto at ec5d16b).
 //
-// Layout: one process per CPU ("CPU n", pid n+1), with threads as tracks (tid (n+1)*1000 + lane):
+// Layout: one process per CPU ("CPU n", pid n+1), with threads as tracks (tid (n+1)*100000 + lane):
 //   lane 0      "tasks": what the CPU ran, one slice per context switch to the next;
 //   lanes 1..   "flush requests": the requests this CPU initiated, from the request to the moment
 //               every target had answered (the initiator waits in smp_call_function_many_cond());
 //               a request that overlaps an earlier one without nesting in it (a model artefact,
 //               or a target answer that was lost) goes to the next lane, so every lane nests;
-//   lane 500    "flush callbacks": each callback this CPU ran for a request, at its
+//   lane 99999  "flush callbacks": each callback this CPU ran for a request, at its
 //               csd_function_entry (zero length: the model keeps no exit time);
 //   counters    "TLB shootdowns/s" and "TLB IPIs/s": callbacks run here and of those the ones a
 //               hardware IPI named this CPU for, per bucket (--rate-bucket, 100 ms), as rates.
@@ -49,9 +49,9 @@ export interface PerfettoStats {
 }
 
 const TASK_LANE = 0;
-const CALLBACK_LANE = 500;
+const CALLBACK_LANE = 99_999;
 export const pidOfCpu = (cpu: number) => cpu + 1;
-export const tidOf = (cpu: number, lane: number) => (cpu + 1) * 1000 + lane;
+export const tidOf = (cpu: number, lane: number) => (cpu + 1) * 100_000 + lane; // < 2^31 up to NR_CPUS 8192
 
 /** integer ns -> exact microseconds text */
 export function usText(ns: number): string {

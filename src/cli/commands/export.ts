@@ -109,7 +109,13 @@ async function runExport(files: string[], flags: ExportFlags): Promise<void> {
     perfetto = new PerfettoSink({ path: flags.perfetto, windows, rateBucketNs });
     sinks.push(perfetto);
   }
-  await runAnalyze(files, flags, sinks);
+  try {
+    await runAnalyze(files, flags, sinks);
+  } catch (err) {
+    // a usage error found before the analysis started leaves no temporary file either
+    for (const sink of sinks) await sink.abort?.();
+    throw err;
+  }
   if (perfetto !== undefined) {
     const s = perfetto.stats;
     process.stderr.write(
