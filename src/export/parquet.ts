@@ -2,8 +2,8 @@
 // ROW_GROUP_ROWS, then encoded as one row group and written out (hyparquet-writer's ParquetWriter),
 // so memory holds one row group per table, however long the trace.
 //
-// Why hyparquet-writer (measured on 1M rows x 8 typed columns, this 2-vCPU VM, Node 20, in
-// src/export/README-like notes of the README's "Export and fleet" section):
+// Why hyparquet-writer (measured on 1M rows x 8 typed columns, this 2-vCPU VM, Node 20; the
+// README's "Export and fleet" section has the same table):
 //   hyparquet-writer, row groups of 64k rows streamed to the file   2.2 s   peak RSS 139 MB
 //   DuckDB appender (row by row) + COPY TO parquet                  2.0 s   263 MB (whole table held)
 //   DuckDB appender (2048-row data chunks) + COPY                   2.9 s   414 MB
