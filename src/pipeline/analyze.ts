@@ -13,6 +13,7 @@ import { POLICIES } from '../policies/index.js';
 import type { ParamValue, PolicyDefinition, PolicyRun } from '../policies/policy.js';
 import { SUMMARY_SCHEMA, type CostModel, type PolicyResult, type Summary } from '../summary/schema.js';
 import { VERSION } from '../cli/version.js';
+import type { EventSink, SinkContext } from './sink.js';
 
 export interface AnalyzeOptions {
   ingest?: IngestOptions;
@@ -24,6 +25,8 @@ export interface AnalyzeOptions {
   cost?: Partial<CostModel>;
   /** where the input is parsed: a worker thread ('worker'), this one ('main'), or by size ('auto', the default) */
   ingestThread?: IngestThread;
+  /** consumers of the model's event stream besides the policies (exporters); none by default */
+  sinks?: EventSink[];
 }
 
 export class UnknownPolicyError extends Error {}
@@ -138,8 +141,13 @@ class Counts {
 export async function analyzeTrace(paths: string[], opts: AnalyzeOptions = {}): Promise<Summary> {
   selectPolicies(opts.policies); // a wrong policy name is reported before any input is opened
   const diag = new Diagnostics({ strict: opts.strict });
-  const source = await openTraceThreaded(paths, opts.ingest ?? {}, diag, opts.ingestThread);
-  return analyzeSource(source, diag, opts);
+  try {
+    const source = await openTraceThreaded(paths, opts.ingest ?? {}, diag, opts.ingestThread);
+    return await analyzeSource(source, diag, opts);
+  } catch (err) {
+    for (const sink of opts.sinks ?? []) await sink.abort?.();
+    throw err;
+  }
 }
 
 /** The analysis of an already opened trace (an embedder's own TraceSource, the benchmark's replay). */
@@ -194,7 +202,16 @@ export async function analyzeSource(source: TraceSource, diag: Diagnostics, opts
   };
   /** for each syscall some policy wants every entry of: the syscalls all such policies want every entry of */
   const everySyscall = new Map<string, Set<string>>();
-  const model = new KernelModel({ cpus: meta.declaredCpus ?? 1, tgidKnown: meta.tgidKnown, emit, sink: accounting, everySyscall });
+  // Exporters (opts.sinks) see each event after the policies, and for a request what each policy
+  // sent while handling it (`charged`, index = definitions). Without sinks none of this runs.
+  const sinks = opts.sinks ?? [];
+  const charged = new Int32Array(definitions.length);
+  const emitToSinks = (ev: ModelEvent) => {
+    if (ev.type === 'request') charged.fill(0);
+    emit(ev);
+    for (let i = 0; i < sinks.length; i++) sinks[i]!.onEvent(ev);
+  };
+  const model = new KernelModel({ cpus: meta.declaredCpus ?? 1, tgidKnown: meta.tgidKnown, emit: sinks.length > 0 ? emitToSinks : emit, sink: accounting, everySyscall });
   const stats = new InputStats();
   const ctx: ModelContext = {
     get cpus() {
@@ -223,14 +240,23 @@ export async function analyzeSource(source: TraceSource, diag: Diagnostics, opts
     },
     mmName: (mm) => model.mmName(mm),
   };
-  for (const def of definitions) {
+  for (const [index, def] of definitions.entries()) {
     const params = resolveParams(def, opts.params ?? {});
     const row = `policy:${def.name}`;
+    const add = (key: 'shootdowns' | 'ipis', ts: number, n = 1) => accounting.series.add(row, key, ts, n);
     const run = def.create({
       model: ctx,
       params,
       cost,
-      series: { add: (key, ts, n = 1) => accounting.series.add(row, key, ts, n) },
+      series: {
+        add:
+          sinks.length === 0
+            ? add
+            : (key, ts, n = 1) => {
+                if (key === 'shootdowns') charged[index] += n;
+                add(key, ts, n);
+              },
+      },
     });
     runs.push({ def, run, params });
     for (const type of run.reads ?? (Object.keys(readers) as Array<ModelEvent['type']>)) readers[type].push(run);
@@ -238,6 +264,17 @@ export async function analyzeSource(source: TraceSource, diag: Diagnostics, opts
       const shared = everySyscall.get(name);
       everySyscall.set(name, new Set(shared === undefined ? run.everySyscall : run.everySyscall!.filter((n) => shared.has(n))));
     }
+  }
+
+  if (sinks.length > 0) {
+    const sinkCtx: SinkContext = Object.create(ctx, {
+      meta: { value: meta },
+      policies: { value: definitions.map((d) => d.name) },
+      requestVerdicts: { value: charged },
+      taskComm: { value: (pid: number) => model.tasks.task(pid)?.comm },
+      mmIdentity: { value: (mm: number) => model.mmIdentity(mm) },
+    });
+    for (const sink of sinks) sink.start(sinkCtx);
   }
 
   for await (const batch of source.events()) {
@@ -329,6 +366,7 @@ export async function analyzeSource(source: TraceSource, diag: Diagnostics, opts
     series: { bucketSec: accounting.series.bucketSec, observed: observedSeries, perCpu, policies: policySeries },
     blindSpots: blindSpots(vocab, meta, model.tasks.pidsReused),
   };
+  for (const sink of sinks) await sink.finish(summary);
   return summary;
 }
 

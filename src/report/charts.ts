@@ -80,7 +80,8 @@ const COUNT_AXIS = { tickMinStep: 1, format: ',d' } as const;
 const COLOR_WASTED = '#e15759';
 const COLOR_CUT = '#d9d9d9';
 
-const CONFIG = {
+/** The look of every chart (also the fleet report's, src/fleet/render.ts). */
+export const CONFIG = {
   font: FONT,
   background: 'white',
   view: { stroke: null },

@@ -115,7 +115,7 @@ function figure(chart: Chart, body: string): string {
   return `<figure class="chart${chart.wide ? ' wide' : ''}" id="fig-${chart.name}" data-chart="${chart.name}">${body}${empty}<figcaption>${htmlText(chart.caption)}</figcaption></figure>`;
 }
 
-async function renderSvg(name: string, spec: unknown, warnings: string[]): Promise<string> {
+export async function renderSvg(name: string, spec: unknown, warnings: string[]): Promise<string> {
   const vega = await import('vega');
   const w: string[] = [];
   const view = new vega.View(vega.parse(spec as never), { renderer: 'none', logger: collectingLogger(w) as never, logLevel: vega.Warn });
@@ -248,7 +248,8 @@ function head(title: string, s: Summary, interactive: boolean): string {
 </head>`;
 }
 
-const CSS = `
+/** The report's stylesheet (also the fleet report's, src/fleet/render.ts). */
+export const CSS = `
 :root { --fg: #1d1d1f; --muted: #5f6368; --line: #e3e3e3; --bg2: #f6f7f9; --ok: #2e7d32; --warn: #b26a00; --bad: #c62828;
   --safe: ${RISK_COLORS.safe}; --arch: ${RISK_COLORS['arch-dependent']}; --unsafe: ${RISK_COLORS.unsafe}; }
 * { box-sizing: border-box; }

@@ -8,11 +8,12 @@ import { INGEST_THREADS, WORKER_MIN_BYTES, WORKER_MIN_CPUS, type IngestThread } 
 import { analyzeTrace, UnknownPolicyError } from '../../pipeline/analyze.js';
 import { parseCostOverrides } from '../../policies/cost.js';
 import type { ParamValue } from '../../policies/policy.js';
+import type { EventSink } from '../../pipeline/sink.js';
 import type { Summary } from '../../summary/schema.js';
 import { OutputError, UsageError, type SetExitCode } from '../errors.js';
 import { progressReporter } from '../progress.js';
 
-interface AnalyzeFlags {
+export interface AnalyzeFlags {
   json?: boolean;
   format?: string;
   strict?: boolean;
@@ -26,6 +27,11 @@ interface AnalyzeFlags {
   maxLineLength?: string;
   ingestThread?: string;
   progress?: boolean;
+  parquet?: string;
+  host?: string;
+  kernel?: string;
+  capture?: string;
+  workload?: string;
 }
 
 const collect = (v: string, prev: string[]) => [...prev, v];
@@ -45,6 +51,11 @@ export function register(program: Command, setExitCode: SetExitCode): void {
     .option('--html <file>', 'write a self-contained HTML report')
     .option('--interactive', 'with --html: inline the Vega runtime for tooltips and zoom')
     .option('--vega <dir>', 'write each chart as a Vega-Lite spec into this directory')
+    .option('--parquet <dir>', "also write the capture's tables as Parquet into this dataset directory (see 'tlbtrace export')")
+    .option('--host <name>', 'with --parquet: host partition (default unknown)')
+    .option('--kernel <release>', "with --parquet: kernel partition (default: truth.json beside the trace, a trace.dat's uname, else unknown)")
+    .option('--capture <name>', "with --parquet: capture partition (default: the trace's file or directory name)")
+    .option('--workload <name>', 'with --parquet: workload (default: truth.json, else the capture name)')
     .option('--max-line-length <bytes>', 'skip (with a warning) text lines longer than this', '1048576')
     .option('--no-progress', 'no progress bar on stderr')
     .option('--ingest-thread <where>', `where the input is parsed: ${INGEST_THREADS.join(', ')} (auto: on ${WORKER_MIN_CPUS}+ CPUs a worker thread parses stdin and inputs of ${WORKER_MIN_BYTES >> 20} MiB or more while the analysis runs; else main)`, 'auto')
@@ -59,7 +70,15 @@ Examples:
     )
     .action(async (files: string[], flags: AnalyzeFlags) => {
       await checkOutputs(flags, files);
-      const summary = await runAnalyze(files, flags);
+      const sinks: EventSink[] = [];
+      if (flags.parquet !== undefined) {
+        const { checkParquetTarget, createParquetSink } = await import('../../export/parquet-sink.js');
+        const opts = { dir: flags.parquet, inputs: files.length === 0 ? ['-'] : files, id: captureFlags(flags) };
+        checkParquetTarget(opts);
+        sinks.push(await createParquetSink(opts));
+      }
+      const summary = await runAnalyze(files, flags, sinks);
+      if (flags.parquet !== undefined) process.stderr.write(`tlbtrace: wrote the capture's tables to ${flags.parquet}\n`);
       await writeOutputs(summary, flags, files);
       if (flags.json) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
       else {
@@ -70,7 +89,19 @@ Examples:
     });
 }
 
-export async function runAnalyze(files: string[], flags: AnalyzeFlags): Promise<Summary> {
+/** --host/--kernel/--capture/--workload as a partial capture identity */
+export function captureFlags(flags: Pick<AnalyzeFlags, 'host' | 'kernel' | 'capture' | 'workload'>): Record<string, string> {
+  const id: Record<string, string> = {};
+  for (const k of ['host', 'kernel', 'capture', 'workload'] as const) {
+    const v = flags[k];
+    if (v === undefined) continue;
+    if (v.trim() === '') throw new UsageError(`--${k} must not be empty`);
+    id[k] = v;
+  }
+  return id;
+}
+
+export async function runAnalyze(files: string[], flags: AnalyzeFlags, sinks: EventSink[] = []): Promise<Summary> {
   const paths = files.length === 0 ? ['-'] : files;
   if (paths.includes('-') && process.stdin.isTTY) {
     throw new UsageError("no input: pass a trace file, or pipe one in (e.g. 'trace-cmd report | tlbtrace analyze')");
@@ -103,6 +134,7 @@ export async function runAnalyze(files: string[], flags: AnalyzeFlags): Promise<
       policies: flags.policy?.split(',').map((s) => s.trim()).filter(Boolean),
       params,
       cost,
+      sinks,
     });
   } catch (err) {
     if (err instanceof UnknownPolicyError) throw new UsageError(err.message);
