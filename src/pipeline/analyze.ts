@@ -13,6 +13,10 @@ import { POLICIES } from '../policies/index.js';
 import type { ParamValue, PolicyDefinition, PolicyRun } from '../policies/policy.js';
 import { SUMMARY_SCHEMA, type CostModel, type PolicyResult, type Summary } from '../summary/schema.js';
 import { VERSION } from '../cli/version.js';
+import { InputError } from '../errors.js';
+import { openCaptureDir } from './capture-dir.js';
+import { crossCheck } from './crosscheck.js';
+import { missingTlbEventsLine, tlbEventsMissing } from './missing.js';
 
 export interface AnalyzeOptions {
   ingest?: IngestOptions;
@@ -135,11 +139,21 @@ class Counts {
   }
 }
 
+/**
+ * Analyze trace files, or one capture directory (`tlbtrace record`'s, or one of ../shared/traces):
+ * its trace, with the cross-check against the kernel counters it holds.
+ */
 export async function analyzeTrace(paths: string[], opts: AnalyzeOptions = {}): Promise<Summary> {
   selectPolicies(opts.policies); // a wrong policy name is reported before any input is opened
+  const captures = paths.map(openCaptureDir);
+  const capture = captures.find((c) => c !== null) ?? null;
+  if (capture !== null && paths.length > 1) throw new InputError(capture.dir, 0, 'a capture directory must be the only input (analyze one directory at a time)');
   const diag = new Diagnostics({ strict: opts.strict });
-  const source = await openTraceThreaded(paths, opts.ingest ?? {}, diag, opts.ingestThread);
-  return analyzeSource(source, diag, opts);
+  const ingest = capture !== null ? { ...opts.ingest, ...capture.ingest } : (opts.ingest ?? {});
+  const source = await openTraceThreaded(capture !== null ? [capture.trace] : paths, ingest, diag, opts.ingestThread);
+  const summary = await analyzeSource(source, diag, opts);
+  if (capture !== null) summary.crossCheck = crossCheck(summary, capture.counters);
+  return summary;
 }
 
 /** The analysis of an already opened trace (an embedder's own TraceSource, the benchmark's replay). */
@@ -319,6 +333,10 @@ export async function analyzeSource(source: TraceSource, diag: Diagnostics, opts
     series: { bucketSec: accounting.series.bucketSec, observed: observedSeries, perCpu, policies: policySeries },
     blindSpots: blindSpots(vocab, meta, model.tasks.pidsReused),
   };
+  const missing = tlbEventsMissing(summary.input.eventsByType);
+  summary.input.tlbEventsMissing = missing;
+  const line = missingTlbEventsLine(summary.input.eventsByType, missing);
+  if (line !== null) summary.blindSpots.unshift(line);
   return summary;
 }
 

@@ -16,6 +16,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, basename } from 'node:path';
 import type { Summary, PolicyResult } from '../summary/schema.js';
 import { buildCharts, collectingLogger, compileChart, type Chart } from './charts.js';
+import { crossCheckHtml, missingTlbEvents } from './checks.js';
 import {
   REASON_NAMES,
   RISK_COLORS,
@@ -412,9 +413,11 @@ ${inp.truncated ? '<dt>truncated</dt><dd class="bad">yes: the input ended early;
     ),
     tile('model fidelity: switch-in flush', fmtShare(f.switchFlush), `of ${fmtInt(f.switchCompared)} switch-ins`, fidelityClass(f.switchFlush), 'tile-fidelity-switch'),
   ].join('');
-  const observed = `<div class="card" id="observed"><h2>Observed</h2><div class="tiles">${tiles}</div></div>`;
+  const observed = `<div class="card" id="observed"><h2>Observed</h2><div class="tiles">${tiles}</div></div>${crossCheckHtml(s)}`;
 
   const notes: { html: string; info?: boolean }[] = [];
+  const noTlb = missingTlbEvents(s);
+  if (noTlb !== null) notes.push({ html: `<b class="bad">${htmlText(noTlb)}</b>` });
   if (inp.lost.note) notes.push({ html: htmlText(inp.lost.note) });
   if (!rs.exact) notes.push({ html: `Remote shootdowns are a lower bound: this kernel's events only allow ${escapeHtml(rs.pairing)} pairing.` });
   if (f.note) notes.push({ html: `Model: ${htmlText(f.note)}`, info: true });

@@ -9,5 +9,6 @@ import { register as check } from './check.js';
 import { register as report } from './report.js';
 import { register as compare } from './compare.js';
 import { register as policies } from './policies.js';
+import { register as record } from './record.js';
 
-export const COMMANDS: RegisterCommand[] = [analyze, check, report, compare, policies];
+export const COMMANDS: RegisterCommand[] = [analyze, record, check, report, compare, policies];
