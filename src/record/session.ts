@@ -98,7 +98,7 @@ function prepareOutDir(dir: string): boolean {
 }
 
 export async function record(opts: RecordOptions): Promise<RecordResult> {
-  if (process.getuid?.() !== 0) throw new RecordError('tlbtrace record needs root: tracefs is root-only (run it with sudo)');
+  if (process.getuid?.() !== 0) throw new RecordError('record needs root: tracefs is root-only (run it with sudo)');
   const executable = opts.argv !== null ? resolveCommand(opts.argv[0]!) : null;
   const createdDir = prepareOutDir(opts.outDir);
   return new Session(opts, executable, createdDir).run();

@@ -281,6 +281,7 @@ dl.kv dd { margin: 0; word-break: break-word; }
 .cnt { color: var(--muted); margin-right: 8px; font-size: 12.5px; }
 .pct { display: inline-block; min-width: 48px; text-align: right; font-weight: 600; }
 #policy-card { margin-top: 16px; }
+#crosscheck { margin-top: 12px; }
 #policy-glance td { vertical-align: middle; }
 #policy-glance code, #policy-table code { white-space: nowrap; }
 .note { color: var(--muted); font-size: 12.5px; margin: 4px 0 0; }
