@@ -113,6 +113,7 @@ describe('analyze of a tlbtrace record directory (capture.json, saved_tgids)', (
       commitOverrunPerCpu: [0, 0],
       droppedPerCpu: [0, 0],
       lost: false,
+      recorderCpuSec: { user: 0.1, system: 0.1 },
     },
     note: '',
   };

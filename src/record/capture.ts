@@ -57,6 +57,8 @@ export const CaptureFile = z.object({
     droppedPerCpu: perCpu,
     /** any event lost on any CPU */
     lost: z.boolean(),
+    /** CPU seconds tlbtrace itself used while tracing was on (reading the ring buffers: `system` is the kernel's copying) */
+    recorderCpuSec: z.object({ user: z.number(), system: z.number() }),
   }),
   note: z.string(),
 });

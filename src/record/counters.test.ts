@@ -48,7 +48,7 @@ describe('parseVmstatTlb', () => {
 describe('parseRingStats', () => {
   it('reads per_cpu/cpuN/stats', () => {
     const s = parseRingStats(STATS);
-    expect(s).toEqual({ entries: 12, overrun: 3, commitOverrun: 1, dropped: 2, read: 40 });
+    expect(s).toEqual({ entries: 12, overrun: 3, commitOverrun: 1, dropped: 2, read: 40, bytes: 2720 });
     expect(lostOf(s)).toBe(6);
   });
 });

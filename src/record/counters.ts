@@ -60,6 +60,8 @@ export interface RingStats {
   dropped: number;
   /** events read so far (absent before 4.x kernels: 0) */
   read: number;
+  /** bytes of records not read yet */
+  bytes: number;
 }
 
 /** per_cpu/cpuN/stats text -> numbers (fields a kernel does not print are 0) */
@@ -68,7 +70,7 @@ export function parseRingStats(text: string): RingStats {
     const m = new RegExp(`^${key}:\\s*(\\d+)`, 'm').exec(text);
     return m ? Number(m[1]) : 0;
   };
-  return { entries: get('entries'), overrun: get('overrun'), commitOverrun: get('commit overrun'), dropped: get('dropped events'), read: get('read events') };
+  return { entries: get('entries'), overrun: get('overrun'), commitOverrun: get('commit overrun'), dropped: get('dropped events'), read: get('read events'), bytes: get('bytes') };
 }
 
 /** lost = overwritten + not committed + dropped */

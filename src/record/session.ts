@@ -19,6 +19,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, statSync, 
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { VERSION } from '../cli/version.js';
+import { parseHeaderPage } from '../ingest/tracedat/format.js';
 import { CAPTURE_FILE, CAPTURE_SCHEMA, TGIDS_FILE, type CaptureFile } from './capture.js';
 import { Command, resolveCommand, shellQuote } from './child.js';
 import { deltaPerCpu, deltaRecord, lostOf, parseInterrupts, parseRingStats, parseVmstatTlb, type RingStats } from './counters.js';
@@ -161,6 +162,7 @@ class Session {
     const stopped = new Promise<StopReason>((resolve) => (this.stop = resolve));
     inst.write('tracing_on', '1');
     const t0 = process.hrtime.bigint();
+    const cpu0 = process.cpuUsage();
     const startedAt = new Date().toISOString();
     this.phase = 'recording';
     if (this.executable !== null) {
@@ -183,11 +185,12 @@ class Session {
     for (const t of this.timers) clearTimeout(t);
     inst.write('tracing_on', '0');
     const durationSec = Number(process.hrtime.bigint() - t0) / 1e9;
+    const recorderCpu = process.cpuUsage(cpu0);
     const irqAfter = parseInterrupts(readFileSync('/proc/interrupts', 'utf8'), irqNames);
     const vmAfter = parseVmstatTlb(readFileSync('/proc/vmstat', 'utf8'));
     const statsText = cpus.map((cpu) => inst.read(`per_cpu/cpu${cpu}/stats`));
     const stats: RingStats[] = statsText.map(parseRingStats);
-    this.spools!.drain();
+    this.spools!.drain(true);
     this.mergeNames();
     const printkFormats = fs.readBytes('printk_formats');
     const traceClock = inst.read('trace_clock').trim();
@@ -256,6 +259,7 @@ class Session {
         commitOverrunPerCpu: byCpu(stats.map((s) => s.commitOverrun), 0),
         droppedPerCpu: byCpu(stats.map((s) => s.dropped), 0),
         lost: stats.some((s) => lostOf(s) > 0),
+        recorderCpuSec: { user: recorderCpu.user / 1e6, system: recorderCpu.system / 1e6 },
       },
       note: 'tlbIrqDeltaPerCpu / calIrqDeltaPerCpu: per-CPU deltas of the "TLB shootdowns" / "Function call interrupts" lines of /proc/interrupts, read just before tracing was switched on and just after it was switched off (a few counts of slack). eventsPerCpu, overrunPerCpu, commitOverrunPerCpu, droppedPerCpu: the ring buffer\'s per_cpu/cpuN/stats after tracing stopped.',
     };
@@ -299,7 +303,14 @@ class Session {
     }
     // 6.8+ lets the sub-buffer (the page trace_pipe_raw hands over) be larger than a page
     const pageSize = inst.exists('buffer_subbuf_size_kb') ? Number(inst.read('buffer_subbuf_size_kb').trim()) * 1024 : 4096;
-    this.spools = Spools.open(cpus, (cpu) => inst.path(`per_cpu/cpu${cpu}/trace_pipe_raw`), (cpu) => this.spoolPath(cpu), pageSize);
+    const header = parseHeaderPage(formats.headerPage);
+    if (header === null) throw new RecordError(`${fs.path('events/header_page')} does not describe the ring-buffer page (timestamp, commit, data)`);
+    this.spools = Spools.open(
+      cpus,
+      { pipe: (cpu) => inst.path(`per_cpu/cpu${cpu}/trace_pipe_raw`), stats: (cpu) => inst.path(`per_cpu/cpu${cpu}/stats`), spool: (cpu) => this.spoolPath(cpu) },
+      pageSize,
+      pageSize - header.dataOffset,
+    );
     return { fs, inst, plan, cpus, pageSize, bufferKb, enabled, missing, formats };
   }
 
