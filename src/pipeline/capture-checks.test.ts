@@ -163,12 +163,12 @@ describe('analyze of a tlbtrace record directory (capture.json, saved_tgids)', (
 });
 
 describe('a trace recorded without the TLB events', () => {
-  const dat = join(FIXTURES, 'pvm-6.18-2cpu/sched-switch-only/trace.dat');
+  const dat = join(FIXTURES, 'no-tlb-events/sched-switch-only.dat');
 
   it('names the missing events and the command that records them, in the summary, terminal and HTML', async () => {
     const s = await analyzeTrace([dat], observed);
     // trace-cmd report of this file: 507 record lines, every one a sched_switch
-    const report = gunzipSync(readFileSync(join(FIXTURES, 'pvm-6.18-2cpu/sched-switch-only/trace-cmd-report.txt.gz'))).toString().split('\n');
+    const report = gunzipSync(readFileSync(join(FIXTURES, 'no-tlb-events/sched-switch-only.report.txt.gz'))).toString().split('\n');
     expect(report.filter((l) => l.includes(' sched_switch: ')).length).toBe(507);
     expect(s.input.eventsByType).toEqual({ sched_switch: 507 });
     expect(s.input.tlbEventsMissing).toEqual(['tlb:tlb_flush', 'ipi:ipi_send_cpu', 'ipi:ipi_send_cpumask', 'csd:csd_queue_cpu', 'csd:csd_function_entry', 'csd:csd_function_exit']);
