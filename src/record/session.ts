@@ -24,8 +24,8 @@ import { CAPTURE_FILE, CAPTURE_SCHEMA, TGIDS_FILE, type CaptureFile } from './ca
 import { Command, resolveCommand, shellQuote } from './child.js';
 import { deltaPerCpu, deltaRecord, lostOf, parseInterrupts, parseRingStats, parseVmstatTlb, type RingStats } from './counters.js';
 import { RecordError } from './errors.js';
-import { describeMachine } from './machine.js';
-import { missingByCost, parseAvailableEvents, planEvents, type MissingEvent } from './plan.js';
+import { describeMachine, type MachineInfo } from './machine.js';
+import { missingByCost, parseAvailableEvents, planEvents, type EventPlan, type MissingEvent } from './plan.js';
 import { Spools } from './spool.js';
 import { TaskNames } from './tasks.js';
 import { writeTraceDat } from './tracedat.js';
@@ -65,6 +65,35 @@ export interface RecordResult {
 }
 
 type StopReason = CaptureFile['stoppedBy'];
+const IRQ_LINES = ['TLB', 'CAL'];
+
+/** what setUp() prepared */
+interface Setup {
+  fs: Tracefs;
+  inst: Instance;
+  plan: EventPlan;
+  cpus: number[];
+  pageSize: number;
+  bufferKb: number;
+  enabled: string[];
+  missing: MissingEvent[];
+  formats: { headerPage: string; headerEvent: string; ftrace: string[]; events: Map<string, string[]> };
+}
+
+/** what the recording window yielded, read before the instance goes */
+interface Recorded {
+  stoppedBy: StopReason;
+  startedAt: string;
+  durationSec: number;
+  recorderCpuSec: { user: number; system: number };
+  tlb: number[] | null;
+  cal: number[] | null;
+  vmstat: Record<string, number>;
+  statsText: string[];
+  stats: RingStats[];
+  printkFormats: Buffer;
+  traceClock: string;
+}
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 type StopSignal = (typeof STOP_SIGNALS)[number];
 
@@ -139,9 +168,8 @@ class Session {
   }
 
   private async record(): Promise<RecordResult> {
-    const log = this.opts.log;
     const machine = describeMachine();
-    let setup: ReturnType<Session['setUp']>;
+    let setup: Setup;
     try {
       setup = this.setUp();
     } catch (err) {
@@ -149,14 +177,24 @@ class Session {
       this.removeOutput();
       throw err;
     }
-    const { inst, fs, plan, cpus, pageSize, bufferKb, enabled, missing, formats } = setup;
+    const { inst, cpus, bufferKb, enabled, missing } = setup;
     const fmtMissing = missing.length ? `; missing: ${missing.map((m) => m.event).join(', ')}` : '';
-    log(`tlbtrace: recording ${enabled.length} events on ${cpus.length} CPUs into ${this.opts.outDir} (tracefs instance ${inst.name}, ${bufferKb} KiB per CPU)${fmtMissing}`);
-    for (const m of missingByCost(missing)) log(`tlbtrace:   without ${m.events.join(', ')}: ${m.cost}`);
+    this.opts.log(`tlbtrace: recording ${enabled.length} events on ${cpus.length} CPUs into ${this.opts.outDir} (tracefs instance ${inst.name}, ${bufferKb} KiB per CPU)${fmtMissing}`);
+    for (const m of missingByCost(missing)) this.opts.log(`tlbtrace:   without ${m.events.join(', ')}: ${m.cost}`);
+    const recorded = await this.recordUntilStopped(setup);
+    this.restore();
+    this.phase = 'finishing';
+    if (this.failure !== null) throw this.failure;
+    return this.writeCapture(machine, setup, recorded);
+  }
 
-    // ---- recording
-    const irqNames = ['TLB', 'CAL'];
-    const irqBefore = parseInterrupts(readFileSync('/proc/interrupts', 'utf8'), irqNames);
+  /**
+   * Counters read, tracing on, the command run; the buffers drained until something stops the
+   * recording; then tracing off and everything the capture needs from tracefs read, while the
+   * instance still exists.
+   */
+  private async recordUntilStopped({ fs, inst, cpus }: Setup): Promise<Recorded> {
+    const irqBefore = parseInterrupts(readFileSync('/proc/interrupts', 'utf8'), IRQ_LINES);
     const vmBefore = parseVmstatTlb(readFileSync('/proc/vmstat', 'utf8'));
     this.mergeNames();
     const stopped = new Promise<StopReason>((resolve) => (this.stop = resolve));
@@ -181,34 +219,42 @@ class Session {
     }
     const reason = await stopped;
 
-    // ---- stop: tracing off first, then everything read, then the machine restored
     for (const t of this.timers) clearTimeout(t);
     inst.write('tracing_on', '0');
     const durationSec = Number(process.hrtime.bigint() - t0) / 1e9;
     const recorderCpu = process.cpuUsage(cpu0);
-    const irqAfter = parseInterrupts(readFileSync('/proc/interrupts', 'utf8'), irqNames);
+    const irqAfter = parseInterrupts(readFileSync('/proc/interrupts', 'utf8'), IRQ_LINES);
     const vmAfter = parseVmstatTlb(readFileSync('/proc/vmstat', 'utf8'));
     const statsText = cpus.map((cpu) => inst.read(`per_cpu/cpu${cpu}/stats`));
-    const stats: RingStats[] = statsText.map(parseRingStats);
     this.spools!.drain(true);
     this.mergeNames();
-    const printkFormats = fs.readBytes('printk_formats');
-    const traceClock = inst.read('trace_clock').trim();
-    const root = fs.root;
-    const mountedByUs = fs.mountedByUs;
-    this.restore();
-    this.phase = 'finishing';
-    if (this.failure !== null) throw this.failure;
+    const delta = (name: string) => (irqBefore.has(name) && irqAfter.has(name) ? deltaPerCpu(irqBefore.get(name)!, irqAfter.get(name)!) : null);
+    return {
+      stoppedBy: this.signalled ?? reason,
+      startedAt,
+      durationSec,
+      recorderCpuSec: { user: recorderCpu.user / 1e6, system: recorderCpu.system / 1e6 },
+      tlb: delta('TLB'),
+      cal: delta('CAL'),
+      vmstat: deltaRecord(vmBefore, vmAfter),
+      statsText,
+      stats: statsText.map(parseRingStats),
+      printkFormats: fs.readBytes('printk_formats'),
+      traceClock: inst.read('trace_clock').trim(),
+    };
+  }
 
-    // ---- write the capture
+  /** trace.dat from the spools, saved_tgids, then capture.json; the spools are removed. */
+  private async writeCapture(machine: MachineInfo, setup: Setup, rec: Recorded): Promise<RecordResult> {
+    const { fs, inst, plan, cpus, pageSize, bufferKb, enabled, missing, formats } = setup;
     const cpuCount = cpus.length ? Math.max(...cpus) + 1 : 0;
+    /** per-CPU values by CPU number (per_cpu/ may skip numbers) */
     const byCpu = <T>(values: T[], empty: T): T[] => {
       const out = new Array<T>(cpuCount).fill(empty);
       cpus.forEach((cpu, i) => (out[cpu] = values[i]!));
       return out;
     };
     const spoolPaths = byCpu<string | null>(cpus.map((cpu) => this.spoolPath(cpu)), null);
-    const spoolSizes = spoolPaths.map((p) => (p === null ? 0 : statSync(p).size));
     const traceBytes = await writeTraceDat(join(this.opts.outDir, TRACE_FILE), {
       pageSize,
       headerPage: formats.headerPage,
@@ -216,20 +262,19 @@ class Session {
       ftraceFormats: formats.ftrace,
       eventFormats: formats.events,
       kallsyms: readFileSync('/proc/kallsyms'),
-      printkFormats,
+      printkFormats: rec.printkFormats,
       cmdlines: this.names.cmdlinesText(),
-      traceClock,
+      traceClock: rec.traceClock,
       uname: machine.uname,
-      cpuStats: byCpu(statsText, ''),
+      cpuStats: byCpu(rec.statsText, ''),
       cpuData: spoolPaths,
-      cpuDataSize: spoolSizes,
+      cpuDataSize: spoolPaths.map((p) => (p === null ? 0 : statSync(p).size)),
     });
     for (const p of spoolPaths) if (p !== null) unlinkSync(p);
     await writeFile(join(this.opts.outDir, TGIDS_FILE), this.names.tgidsText(), { flag: 'wx' });
 
-    const tlb = irqBefore.has('TLB') && irqAfter.has('TLB') ? deltaPerCpu(irqBefore.get('TLB')!, irqAfter.get('TLB')!) : null;
-    const cal = irqBefore.has('CAL') && irqAfter.has('CAL') ? deltaPerCpu(irqBefore.get('CAL')!, irqAfter.get('CAL')!) : null;
     const exit = this.command !== null ? await this.command.exited : null;
+    const stats = rec.stats;
     const capture: CaptureFile = {
       schema: CAPTURE_SCHEMA,
       tool: { name: 'tlbtrace', version: VERSION },
@@ -240,26 +285,26 @@ class Session {
       command: this.opts.argv !== null ? shellQuote(this.opts.argv) : null,
       argv: this.opts.argv,
       exitCode: exit?.exitCode ?? null,
-      stoppedBy: this.signalled ?? reason,
-      startedAt,
-      durationSec: Math.round(durationSec * 1e6) / 1e6,
+      stoppedBy: rec.stoppedBy,
+      startedAt: rec.startedAt,
+      durationSec: Math.round(rec.durationSec * 1e6) / 1e6,
       recording: {
         files: [TRACE_FILE, TGIDS_FILE],
         method: 'per-CPU trace_pipe_raw pages streamed while recording, written as trace.dat file version 6',
-        tracefs: { root, instance: inst.name, mountedByRecord: mountedByUs, traceClock: /\[([^\]]+)\]/.exec(traceClock)?.[1] ?? traceClock, pageSize },
+        tracefs: { root: fs.root, instance: inst.name, mountedByRecord: fs.mountedByUs, traceClock: /\[([^\]]+)\]/.exec(rec.traceClock)?.[1] ?? rec.traceClock, pageSize },
         bufferSizeKbPerCpu: bufferKb,
         eventsEnabled: enabled,
         eventsMissing: missing,
         syscallFilter: plan.rawSyscallFilter,
-        tlbIrqDeltaPerCpu: tlb,
-        calIrqDeltaPerCpu: cal,
-        vmstatTlbDelta: deltaRecord(vmBefore, vmAfter),
+        tlbIrqDeltaPerCpu: rec.tlb,
+        calIrqDeltaPerCpu: rec.cal,
+        vmstatTlbDelta: rec.vmstat,
         eventsPerCpu: byCpu(stats.map((s) => s.read + s.entries), 0),
         overrunPerCpu: byCpu(stats.map((s) => s.overrun), 0),
         commitOverrunPerCpu: byCpu(stats.map((s) => s.commitOverrun), 0),
         droppedPerCpu: byCpu(stats.map((s) => s.dropped), 0),
         lost: stats.some((s) => lostOf(s) > 0),
-        recorderCpuSec: { user: recorderCpu.user / 1e6, system: recorderCpu.system / 1e6 },
+        recorderCpuSec: rec.recorderCpuSec,
       },
       note: 'tlbIrqDeltaPerCpu / calIrqDeltaPerCpu: per-CPU deltas of the "TLB shootdowns" / "Function call interrupts" lines of /proc/interrupts, read just before tracing was switched on and just after it was switched off (a few counts of slack). eventsPerCpu, overrunPerCpu, commitOverrunPerCpu, droppedPerCpu: the ring buffer\'s per_cpu/cpuN/stats after tracing stopped.',
     };
@@ -268,7 +313,7 @@ class Session {
   }
 
   /** Everything before tracing starts; throws RecordError (or an I/O error) with nothing left running. */
-  private setUp() {
+  private setUp(): Setup {
     const fs = (this.fs = Tracefs.open());
     for (const name of staleInstances(fs)) {
       this.opts.log(`tlbtrace: warning: ${fs.path(`instances/${name}`)} was left by a recording that was killed; its tracing may still run: remove it with 'rmdir ${fs.path(`instances/${name}`)}'`);

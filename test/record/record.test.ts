@@ -8,7 +8,7 @@
 // buffer's own per-CPU stats (capture.json eventsPerCpu) and, where trace-cmd is installed
 // (.ci/run installs it), against the records `trace-cmd report` prints from the same file.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -144,8 +144,12 @@ describe.skipIf(skipWhy !== null)('tlbtrace record (root, real tracefs)', () => 
     expect(tracefsState()).toEqual(before);
   });
 
-  it('SIGTERM ends a --duration recording early, with exit 0 and a capture', async () => {
+  it('SIGTERM ends a --duration recording early, with exit 0 and a capture; a killed recording\'s instance is named', async () => {
     const dir = join(tmp, 'terminated');
+    // what a recording killed by SIGKILL leaves: its instance (pid 999999 > pid_max: surely dead)
+    const stale = join(tracefsMountPoint(readFileSync('/proc/mounts', 'utf8')) ?? '/sys/kernel/tracing', 'instances/tlbtrace-999999');
+    const mounted = existsSync(join(stale, '..'));
+    if (mounted) mkdirSync(stale);
     const child = spawn(process.execPath, [BIN, 'record', '-o', dir, '--duration', '60s'], { cwd: ROOT });
     let stderr = '';
     await new Promise<void>((resolve) =>
@@ -157,6 +161,10 @@ describe.skipIf(skipWhy !== null)('tlbtrace record (root, real tracefs)', () => 
     const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
+    if (mounted) {
+      rmdirSync(stale);
+      expect(stderr).toContain(`warning: ${stale} was left by a recording that was killed`);
+    }
     expect(readCapture(dir)).toMatchObject({ stoppedBy: 'SIGTERM', exitCode: null, command: null });
     expect(tracefsState()).toEqual(before);
   });
