@@ -225,9 +225,10 @@ class Session {
     const recorderCpu = process.cpuUsage(cpu0);
     const irqAfter = parseInterrupts(readFileSync('/proc/interrupts', 'utf8'), IRQ_LINES);
     const vmAfter = parseVmstatTlb(readFileSync('/proc/vmstat', 'utf8'));
-    const statsText = cpus.map((cpu) => inst.read(`per_cpu/cpu${cpu}/stats`));
     this.spools!.drain(true);
     this.mergeNames();
+    // after the last read, as trace-cmd records them: `entries` (left unread) 0, `read events` all
+    const statsText = cpus.map((cpu) => inst.read(`per_cpu/cpu${cpu}/stats`));
     const delta = (name: string) => (irqBefore.has(name) && irqAfter.has(name) ? deltaPerCpu(irqBefore.get(name)!, irqAfter.get(name)!) : null);
     return {
       stoppedBy: this.signalled ?? reason,

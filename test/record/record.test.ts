@@ -95,7 +95,11 @@ describe.skipIf(skipWhy !== null)('tlbtrace record (root, real tracefs)', () => 
     expect(s.input.format).toBe('trace-dat');
     expect(s.model.attribution).toBe('tgid');
     const taken = cap.recording.eventsPerCpu.reduce((a, b) => a + b, 0);
-    if (!cap.recording.lost) expect(s.input.events).toBe(taken);
+    if (!cap.recording.lost) {
+      expect(s.input.events).toBe(taken);
+      // per CPU too: the ring buffer's `read events` against what our reader decoded from that CPU
+      expect(cap.recording.eventsPerCpu.map((_, cpu) => s.input.eventsByCpu[String(cpu)] ?? 0)).toEqual(cap.recording.eventsPerCpu);
+    }
     const printed = traceCmdRecords(join(dir, 'trace.dat'));
     if (printed !== null) expect(printed).toBe(s.input.events);
     else console.log('trace-cmd not installed: trace-cmd report not compared');
