@@ -148,14 +148,16 @@ describe.skipIf(skipWhy !== null)('tlbtrace record (root, real tracefs)', () => 
     expect(tracefsState()).toEqual(before);
   });
 
-  it('SIGTERM ends a --duration recording early, with exit 0 and a capture; a killed recording\'s instance is named', async () => {
+  it('SIGTERM ends a --duration recording early, with exit 0, a capture and (--analyze) its report; a killed recording\'s instance is named', async () => {
     const dir = join(tmp, 'terminated');
     // what a recording killed by SIGKILL leaves: its instance (pid 999999 > pid_max: surely dead)
     const stale = join(tracefsMountPoint(readFileSync('/proc/mounts', 'utf8')) ?? '/sys/kernel/tracing', 'instances/tlbtrace-999999');
     const mounted = existsSync(join(stale, '..'));
     if (mounted) mkdirSync(stale);
-    const child = spawn(process.execPath, [BIN, 'record', '-o', dir, '--duration', '60s'], { cwd: ROOT });
+    const child = spawn(process.execPath, [BIN, 'record', '-o', dir, '--duration', '60s', '--analyze'], { cwd: ROOT });
     let stderr = '';
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     await new Promise<void>((resolve) =>
       child.stderr.on('data', (d: Buffer) => {
         stderr += d.toString();
@@ -170,6 +172,9 @@ describe.skipIf(skipWhy !== null)('tlbtrace record (root, real tracefs)', () => 
       expect(stderr).toContain(`warning: ${stale} was left by a recording that was killed`);
     }
     expect(readCapture(dir)).toMatchObject({ stoppedBy: 'SIGTERM', exitCode: null, command: null });
+    // --analyze: the report on stdout, the summary beside the trace
+    expect(stdout).toContain('kernel counters');
+    expect(JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')).crossCheck.source).toBe('capture.json');
     expect(tracefsState()).toEqual(before);
   });
 
