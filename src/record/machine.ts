@@ -14,7 +14,7 @@ import os from 'node:os';
 export interface MachineInfo {
   /** `uname -r` */
   kernel: string;
-  /** `uname -a`-like line for the trace.dat UNAME option: sysname nodename release version machine */
+  /** the trace.dat UNAME option as trace-cmd record writes it (add_uname()): sysname nodename release machine */
   uname: string;
   /** online CPUs */
   cpus: number;
@@ -60,7 +60,7 @@ export function describeMachine(): MachineInfo {
   if (vendor) parts.push(`system vendor ${vendor}`);
   return {
     kernel: os.release(),
-    uname: [os.type(), os.hostname(), os.release(), os.version(), os.machine()].join(' '),
+    uname: [os.type(), os.hostname(), os.release(), os.machine()].join(' '),
     cpus,
     cpuModel,
     hypervisor,
