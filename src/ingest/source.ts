@@ -20,6 +20,11 @@ export interface IngestOptions {
    * embedding) or another stream. Compression and format are sniffed as for a file.
    */
   stdin?: Uint8Array | NodeJS.ReadableStream;
+  /**
+   * pid -> tgid for a trace.dat, whose records carry no tgid: the `saved_tgids` a `tlbtrace record`
+   * capture directory keeps beside it. Events of pids not in the map keep tgid -1.
+   */
+  tgids?: ReadonlyMap<number, number>;
 }
 
 export interface TraceMeta {

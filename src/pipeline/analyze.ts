@@ -14,6 +14,11 @@ import type { ParamValue, PolicyDefinition, PolicyRun } from '../policies/policy
 import { SUMMARY_SCHEMA, type CostModel, type PolicyResult, type Summary } from '../summary/schema.js';
 import { VERSION } from '../cli/version.js';
 import type { EventSink, SinkContext } from './sink.js';
+import { InputError } from '../errors.js';
+import { openCaptureDir } from './capture-dir.js';
+import { crossCheck } from './crosscheck.js';
+import type { KernelCounters } from '../record/capture.js';
+import { missingTlbEventsLine, tlbEventsMissing } from './missing.js';
 
 export interface AnalyzeOptions {
   ingest?: IngestOptions;
@@ -138,20 +143,31 @@ class Counts {
   }
 }
 
+/**
+ * Analyze trace files, or one capture directory (`tlbtrace record`'s, or one of ../shared/traces):
+ * its trace, with the cross-check against the kernel counters it holds.
+ */
 export async function analyzeTrace(paths: string[], opts: AnalyzeOptions = {}): Promise<Summary> {
   selectPolicies(opts.policies); // a wrong policy name is reported before any input is opened
+  const captures = paths.map(openCaptureDir);
+  const capture = captures.find((c) => c !== null) ?? null;
+  if (capture !== null && paths.length > 1) throw new InputError(capture.dir, 0, 'a capture directory must be the only input (analyze one directory at a time)');
   const diag = new Diagnostics({ strict: opts.strict });
+  const ingest = capture !== null ? { ...opts.ingest, ...capture.ingest } : (opts.ingest ?? {});
   try {
-    const source = await openTraceThreaded(paths, opts.ingest ?? {}, diag, opts.ingestThread);
-    return await analyzeSource(source, diag, opts);
+    const source = await openTraceThreaded(capture !== null ? [capture.trace] : paths, ingest, diag, opts.ingestThread);
+    return await analyzeSource(source, diag, opts, capture?.counters);
   } catch (err) {
     for (const sink of opts.sinks ?? []) await sink.abort?.();
     throw err;
   }
 }
 
-/** The analysis of an already opened trace (an embedder's own TraceSource, the benchmark's replay). */
-export async function analyzeSource(source: TraceSource, diag: Diagnostics, opts: AnalyzeOptions = {}): Promise<Summary> {
+/**
+ * The analysis of an already opened trace (an embedder's own TraceSource, the benchmark's replay).
+ * `counters`: the kernel's own counts around the recording (a capture directory), cross-checked.
+ */
+export async function analyzeSource(source: TraceSource, diag: Diagnostics, opts: AnalyzeOptions = {}, counters?: KernelCounters): Promise<Summary> {
   const meta = source.meta;
   const definitions = selectPolicies(opts.policies);
   const cost: CostModel = { ...DEFAULT_COST, ...(opts.cost ?? {}), sources: DEFAULT_COST.sources };
@@ -366,6 +382,11 @@ export async function analyzeSource(source: TraceSource, diag: Diagnostics, opts
     series: { bucketSec: accounting.series.bucketSec, observed: observedSeries, perCpu, policies: policySeries },
     blindSpots: blindSpots(vocab, meta, model.tasks.pidsReused),
   };
+  const missing = tlbEventsMissing(summary.input.eventsByType);
+  summary.input.tlbEventsMissing = missing;
+  const line = missingTlbEventsLine(summary.input.eventsByType, missing);
+  if (line !== null) summary.blindSpots.unshift(line);
+  if (counters !== undefined) summary.crossCheck = crossCheck(summary, counters);
   for (const sink of sinks) await sink.finish(summary);
   return summary;
 }

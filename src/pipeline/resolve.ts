@@ -1,8 +1,9 @@
-// A path given to `compare` or `check` may be a saved summary JSON or a trace: sniff the first
+// A path given to `compare` or `check` may be a saved summary JSON, a trace, or a capture
+// directory (capture-dir.ts: `tlbtrace record`'s, or one of ../shared/traces): sniff the first
 // bytes (a summary is a JSON object; traces are text lines, gzip/zstd or trace.dat) and return a
 // summary either way.
 
-import { open } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { InputError } from '../errors.js';
 import { loadSummary } from '../report/load.js';
 import type { Summary } from '../summary/schema.js';
@@ -10,6 +11,7 @@ import { analyzeTrace, type AnalyzeOptions } from './analyze.js';
 
 export async function isSummaryFile(path: string): Promise<boolean> {
   if (path === '-') return false;
+  if ((await stat(path).catch(() => null))?.isDirectory()) return false; // a capture directory
   let fh;
   try {
     fh = await open(path, 'r');

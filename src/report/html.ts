@@ -16,6 +16,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, basename } from 'node:path';
 import type { Summary, PolicyResult } from '../summary/schema.js';
 import { buildCharts, collectingLogger, compileChart, type Chart } from './charts.js';
+import { crossCheckHtml, missingTlbEvents } from './checks.js';
 import {
   REASON_NAMES,
   RISK_COLORS,
@@ -281,6 +282,7 @@ dl.kv dd { margin: 0; word-break: break-word; }
 .cnt { color: var(--muted); margin-right: 8px; font-size: 12.5px; }
 .pct { display: inline-block; min-width: 48px; text-align: right; font-weight: 600; }
 #policy-card { margin-top: 16px; }
+#crosscheck { margin-top: 12px; }
 #policy-glance td { vertical-align: middle; }
 #policy-glance code, #policy-table code { white-space: nowrap; }
 .note { color: var(--muted); font-size: 12.5px; margin: 4px 0 0; }
@@ -417,9 +419,11 @@ ${inp.truncated ? '<dt>truncated</dt><dd class="bad">yes: the input ended early;
     ),
     tile('model fidelity: switch-in flush', fmtShare(f.switchFlush), `of ${fmtInt(f.switchCompared)} switch-ins`, fidelityClass(f.switchFlush), 'tile-fidelity-switch'),
   ].join('');
-  const observed = `<div class="card" id="observed"><h2>Observed</h2><div class="tiles">${tiles}</div></div>`;
+  const observed = `<div class="card" id="observed"><h2>Observed</h2><div class="tiles">${tiles}</div></div>${crossCheckHtml(s)}`;
 
   const notes: { html: string; info?: boolean }[] = [];
+  const noTlb = missingTlbEvents(s);
+  if (noTlb !== null) notes.push({ html: `<b class="bad">${htmlText(noTlb)}</b>` });
   if (mech?.kind === 'hypercall') notes.push({ html: `${htmlText(mech.note[0]!.toUpperCase() + mech.note.slice(1))}. Shootdown and IPI figures are n/a here; the policies are compared in remote flush requests and CPUs flushed.` });
   else if (mech !== undefined && (mech.requests.partial > 0 || mech.kind === 'unknown')) notes.push({ html: htmlText(mech.note), info: true });
   if (inp.lost.note) notes.push({ html: htmlText(inp.lost.note) });

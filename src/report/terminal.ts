@@ -20,6 +20,7 @@ import {
   wastedShare,
   type Risk,
 } from './format.js';
+import { crossCheckLines, missingTlbEvents } from './checks.js';
 
 export interface TerminalOptions {
   color: boolean;
@@ -118,6 +119,8 @@ export function renderTerminal(s: Summary, opts: TerminalOptions): string {
     notes.push(`${fmtInt(inp.warnings.total)} warning${inp.warnings.total === 1 ? '' : 's'}: ${codes}`);
     for (const ex of inp.warnings.examples.slice(0, 3)) notes.push(`  ${visible(ex.file)}:${ex.line} [${visible(ex.code)}] ${visible(ex.message)}`);
   }
+  const noTlb = missingTlbEvents(s);
+  if (noTlb !== null) out.push(`  ${c('red', '!')} ${c('red', visible(noTlb))}`);
   for (const n of notes) out.push(`  ${c('yellow', '!')} ${n}`);
   out.push('');
 
@@ -182,6 +185,7 @@ export function renderTerminal(s: Summary, opts: TerminalOptions): string {
   const fidLow = (f.targets !== null && f.targets < 0.9) || (f.switchFlush !== null && f.switchFlush < 0.9);
   out.push(`${label('model fidelity')}${fidLow ? c('yellow', fid) : fid}${f.note ? ` (${visible(f.note)})` : ''}`);
   if (s.model.generationsAreEstimates) out.push(c('dim', '      generation counts are lower bounds of the kernel\'s tlb_gen'));
+  out.push(...crossCheckLines(s, c, labelWidth));
   out.push('');
 
   // ---- policies

@@ -64,6 +64,13 @@ export const InputSection = z.object({
   }),
   truncated: z.boolean(),
   warnings: z.object({ total: z.number(), byCode: countByKey, examples: z.array(WarningExample) }),
+  /**
+   * TLB events (`system:event`, src/events/catalogue.ts TLB_FAMILIES) of which the trace has none.
+   * `tlb:tlb_flush` among them means the trace was recorded without the TLB events: every count is
+   * zero for want of events (blindSpots says so, with the command that records them). Absent in
+   * older summaries.
+   */
+  tlbEventsMissing: z.array(z.string()).optional(),
 });
 
 export const WastedKinds = z.object({
@@ -226,6 +233,38 @@ export const CostModel = z.object({
   sources: z.record(z.string(), z.string()),
 });
 
+/**
+ * The model's remote flush callbacks per CPU against the kernel's own count, the `TLB:` line of
+ * /proc/interrupts read around the recording (capture.json of `tlbtrace record`, or truth.json of
+ * ../shared/traces). Present when the input was such a capture directory.
+ */
+export const CrossCheck = z.object({
+  /** the file the counters come from */
+  file: z.string(),
+  source: z.enum(['capture.json', 'truth.json']),
+  /**
+   * agree: within tolerance on every CPU; lower-bound: the model may count less (no csd events)
+   * and does not count more; disagree: some CPU is off; no-counter: the kernel has no TLB line
+   */
+  verdict: z.enum(['agree', 'lower-bound', 'disagree', 'no-counter']),
+  /** both sides zero on every CPU: the agreement says nothing by itself, `reason` says why */
+  trivial: z.boolean(),
+  /** why the verdict is what it is, when more than "the numbers match": lost events, a hypercall-flushing VM, ... */
+  reason: z.string().nullable(),
+  /** how remote TLB flushes reached other CPUs, as far as this check can tell */
+  flushBy: z.enum(['ipi', 'hypercall', 'unknown']),
+  /** allowed difference per CPU (the counters are read just outside the tracing window) */
+  tolerance: z.string(),
+  perCpu: z.array(z.object({ cpu: z.number(), model: z.number(), counter: z.number(), diff: z.number(), ok: z.boolean() })),
+  model: z.number(),
+  counter: z.number().nullable(),
+  /** remote flush requests in the trace (tlb_flush reason 4) */
+  remoteRequests: z.number(),
+  /** per-CPU "Function call interrupts" delta, when known (IPIs of every kind, TLB ones included) */
+  calIrqDeltaPerCpu: z.array(z.number()).nullable(),
+});
+export type CrossCheck = z.infer<typeof CrossCheck>;
+
 export const Summary = z.object({
   schema: z.literal(SUMMARY_SCHEMA),
   tool: z.object({ name: z.literal('tlbtrace'), version: z.string() }),
@@ -236,6 +275,8 @@ export const Summary = z.object({
   costModel: CostModel,
   series: SeriesSection,
   blindSpots: z.array(z.string()),
+  /** the model against the kernel's counters; present when the input was a capture directory */
+  crossCheck: CrossCheck.optional(),
 });
 export type Summary = z.infer<typeof Summary>;
 export type InputSection = z.infer<typeof InputSection>;

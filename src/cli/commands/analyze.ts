@@ -158,14 +158,19 @@ export async function checkOutputs(flags: Pick<AnalyzeFlags, 'output' | 'html' |
     const { CHART_NAMES } = await import('../../report/charts.js');
     for (const name of CHART_NAMES) outputs.push({ flag: '--vega', path: join(flags.vega, `${name}.vl.json`) });
   }
-  for (const out of outputs) assertNotSameFile(inputs, out.path);
+  // a capture directory's files are inputs too (`analyze run1/ --html run1/trace.dat`)
+  const { inputFiles } = await import('../../pipeline/capture-dir.js');
+  const files = inputFiles(inputs);
+  for (const out of outputs) assertNotSameFile(files, out.path);
   assertDistinctOutputs(outputs);
 }
 
 async function writeOutputs(summary: Summary, flags: AnalyzeFlags, inputs: string[]): Promise<void> {
   const { writeFileAtomic, assertNotSameFile } = await import('../../report/write.js');
   // checked again: an input could have been linked to an output path while we were reading
-  for (const out of [flags.output, flags.html]) if (out !== undefined) assertNotSameFile(inputs, out);
+  const { inputFiles } = await import('../../pipeline/capture-dir.js');
+  const files = inputFiles(inputs);
+  for (const out of [flags.output, flags.html]) if (out !== undefined) assertNotSameFile(files, out);
   if (flags.output) await writeFileAtomic(flags.output, JSON.stringify(summary, null, 2) + '\n');
   if (flags.html) {
     const { renderHtml } = await import('../../report/html.js');

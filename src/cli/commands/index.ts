@@ -11,5 +11,6 @@ import { register as compare } from './compare.js';
 import { register as policies } from './policies.js';
 import { register as exportCmd } from './export.js';
 import { register as fleet } from './fleet.js';
+import { register as record } from './record.js';
 
-export const COMMANDS: RegisterCommand[] = [analyze, check, report, compare, policies, exportCmd, fleet];
+export const COMMANDS: RegisterCommand[] = [analyze, record, check, report, compare, policies, exportCmd, fleet];

@@ -70,7 +70,7 @@ export async function openTraceDat(path: string, opts: IngestOptions, diag: Diag
     format: 'trace-dat',
     // what `trace-cmd report` prints as `cpus=N`: the flyrecord's CPU slots (v7: highest CPU id + 1)
     declaredCpus: info.cpuData.length && !info.recovered ? Math.max(...info.cpuData.map((c) => c.cpu)) + 1 : (info.cpuCount ?? info.cpuData.length),
-    tgidKnown: false,
+    tgidKnown: opts.tgids !== undefined && opts.tgids.size > 0,
     truncated: info.truncated,
     lines: 0,
     kernel: info.uname?.split(/\s+/)[2],
@@ -100,6 +100,16 @@ export function cpuCursors(file: RandomAccessFile, info: TraceDatInfo, onProblem
     cursors.push(new CpuCursor(i, ref.cpu, s, le, info.pageSize, info.headerPage, info.tsOffset, info.tsc2nsec, onProblem));
   });
   return { streams, cursors };
+}
+
+/** Records carry a pid only; a capture's saved pid -> tgid map names their processes. */
+function withTgids(batch: TraceEvent[], tgids: ReadonlyMap<number, number> | undefined): TraceEvent[] {
+  if (tgids === undefined) return batch;
+  for (let i = 0; i < batch.length; i++) {
+    const e = batch[i]!;
+    if (e.pid > 0) e.tgid = tgids.get(e.pid) ?? -1;
+  }
+  return batch;
 }
 
 async function* readEvents(
@@ -168,6 +178,7 @@ async function* readEvents(
     }
     progress();
 
+    const tgids = meta.tgidKnown ? opts.tgids : undefined;
     for (;;) {
       const c = merge.run();
       if (c !== null) {
@@ -175,10 +186,10 @@ async function* readEvents(
         else merge.finish(c);
         progress();
       }
-      if (merge.batch.length >= BATCH) yield merge.take();
+      if (merge.batch.length >= BATCH) yield withTgids(merge.take(), tgids);
       if (!merge.heap.length) break;
     }
-    if (merge.batch.length) yield merge.take();
+    if (merge.batch.length) yield withTgids(merge.take(), tgids);
     progress();
   } finally {
     await file.close();

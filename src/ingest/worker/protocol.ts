@@ -8,7 +8,7 @@ import type { EncodedBatch } from './codec.js';
 export interface WorkerJob {
   paths: string[];
   /** the serialisable part of IngestOptions (no stdin, no callbacks) */
-  ingest: Pick<IngestOptions, 'format' | 'maxLineLength'>;
+  ingest: Pick<IngestOptions, 'format' | 'maxLineLength' | 'tgids'>;
   /** report progress (opts.onProgress was given) */
   progress: boolean;
   strict: boolean;

@@ -94,7 +94,7 @@ class WorkerTraceSource implements TraceSource {
   ) {
     const job: WorkerJob = {
       paths,
-      ingest: { format: opts.format, maxLineLength: opts.maxLineLength },
+      ingest: { format: opts.format, maxLineLength: opts.maxLineLength, tgids: opts.tgids },
       progress: opts.onProgress !== undefined,
       strict: diag.strict,
       examplesPerCode: diag.examplesPerCode,
