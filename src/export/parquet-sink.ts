@@ -107,14 +107,15 @@ export class ParquetSink implements EventSink {
     let unanswered = 0;
     let last = -1;
     for (const t of req.targets) {
-      const ran = t.outcome !== 'unanswered';
+      // a 'hypercall' target was flushed by the hypervisor: no callback ran (src/model/delivery.ts)
+      const ran = t.outcome !== 'unanswered' && t.outcome !== 'hypercall';
       const shootdown = ran && t.outcome !== 'tableSync';
       const waste = WASTED_OUTCOMES.has(t.outcome);
       if (t.handlerTs !== null) {
         handled++;
         if (t.handlerTs > last) last = t.handlerTs;
       }
-      if (!ran) unanswered++;
+      if (t.outcome === 'unanswered') unanswered++;
       if (shootdown) shootdowns++;
       if (waste) wasted++;
       this.callbacks.add([
@@ -132,7 +133,7 @@ export class ParquetSink implements EventSink {
     const row: unknown[] = [
       PARQUET_SCHEMA_VERSION, req.id, req.ts, req.closedTs, req.cpu, req.pid, req.comm, mmId, mm, req.kind, req.cause,
       req.pages, req.gen, req.local, req.localPages, req.targets.length, handled, shootdowns, wasted, unanswered,
-      req.ipis, last < 0 ? null : last - req.ts, req.freedTables, req.trim,
+      req.ipis, last < 0 ? null : last - req.ts, req.freedTables, req.trim, req.delivery,
     ];
     const charged = this.ctx.requestVerdicts;
     for (let i = 0; i < this.verdictNames.length; i++) row.push(charged[i]!, verdict(shootdowns, charged[i]!));

@@ -184,7 +184,7 @@ export class PerfettoSink implements EventSink {
     let unanswered = 0;
     for (const t of req.targets) {
       if (t.outcome === 'unanswered') unanswered++;
-      else if (t.outcome !== 'tableSync') shootdowns++;
+      else if (t.outcome !== 'tableSync' && t.outcome !== 'hypercall') shootdowns++;
       if (WASTED_OUTCOMES.has(t.outcome)) wasted++;
     }
     const verdicts: Record<string, string> = {};

@@ -67,7 +67,7 @@ describe('fleet over the fixtures', () => {
   it('answers per kernel, and 6.1 migrates page by page', async () => {
     const r = await runQueries(engine, [ds]);
     expect(r.captures).toHaveLength(found.length);
-    expect(r.kernels.map((k) => k.kernel)).toEqual(['6.1.0-50-amd64', '6.12.117+deb12-amd64', '6.18.44-fc-v669']);
+    expect(r.kernels.map((k) => k.kernel)).toEqual(['6.1.0-50-amd64', '6.12.117+deb12-amd64', '6.18.44-fc-v1272', '6.18.44-fc-v669']);
     // qemu-6.1-8cpu/reclaim-mmap: 565 kcompactd requests, all one page, none batched (grep -c of
     // its trace-cmd report: 'kcompactd.*tlb_flush:.*pages=1 reason= (4)' -> 565)
     expect(byKey(r.batching, '6.1.0-50-amd64', 'migration')).toMatchObject({ requests: 565, batched_pct: 0, one_page_pct: 100 });
