@@ -6,7 +6,7 @@
 import type { TopLevelSpec } from 'vega-lite';
 import { CONFIG, compileChart } from '../report/charts.js';
 import { escapeHtml, htmlText, jsonForScript, visible } from '../report/format.js';
-import { CSS, renderSvg } from '../report/html.js';
+import { CSS, renderSvg } from '../report/html-assets.js';
 import type { Row } from './engine.js';
 import type { FleetResult, QueryName } from './queries.js';
 

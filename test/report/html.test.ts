@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { renderHtml, renderHtmlWithWarnings, inlineSvg } from '../../src/report/html.js';
+import { inlineSvg } from '../../src/report/html-assets.js';
+import { renderHtml, renderHtmlWithWarnings } from '../../src/report/html.js';
 import { CHART_NAMES } from '../../src/report/charts.js';
 import { escapeHtml, jsonForScript, visible } from '../../src/report/format.js';
 import { CONTROL_COMM, HOSTILE_COMM, sampleSummary } from './sample-summary.js';
