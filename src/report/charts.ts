@@ -11,7 +11,7 @@ import type { Summary } from '../summary/schema.js';
 import { ratesOverTimeSpec, avoidedByPolicySpec, cpuHeatmapSpec, fanoutSpec, latencySpec, wastedByKindSpec, topMmsSpec, causesSpec, fidelitySpec } from './chart-specs.js';
 import { writeFileAtomic } from './write.js';
 
-export { CONFIG, MAX_POINTS, timeGrid } from './chart-style.js';
+export { CONFIG, MAX_HEATMAP_CELLS, MAX_POINTS, timeGrid } from './chart-style.js';
 export { ratesOverTimeSpec, avoidedByPolicySpec, cpuHeatmapSpec, fanoutSpec, latencySpec, wastedByKindSpec, topMmsSpec, causesSpec, fidelitySpec } from './chart-specs.js';
 
 export const VEGA_LITE_SCHEMA_URL = 'https://vega.github.io/schema/vega-lite/v6.json';
