@@ -334,13 +334,17 @@ export class ObservedAccounting implements ObservedSink {
       for (const [k, v] of this.fidNoIpiMismatch[variant]) mismatches.set(k, (mismatches.get(k) ?? 0) + v);
     }
     const ratio = (m: number, n: number) => (n > 0 ? Math.round((m / n) * 10000) / 10000 : null);
+    // a trace without tlb_flush events (only sched_switch, say) shows nothing switch_mm did:
+    // every prediction would count as a miss
+    const sawFlushes = this.byReason.some((n) => n > 0) || this.otherReasons > 0;
+    const sw = sawFlushes ? this.fidSwitch : { match: 0, n: 0 };
     return {
       targets: ratio(f.match, f.n),
       targetsCompared: f.n,
       targetMismatches: Object.fromEntries([...mismatches.entries()].sort()),
-      switchFlush: ratio(this.fidSwitch.match, this.fidSwitch.n),
-      switchCompared: this.fidSwitch.n,
-      switchMismatches: Object.fromEntries([...this.fidSwitchMismatch.entries()].sort()),
+      switchFlush: ratio(sw.match, sw.n),
+      switchCompared: sw.n,
+      switchMismatches: sawFlushes ? Object.fromEntries([...this.fidSwitchMismatch.entries()].sort()) : {},
       targetsSkipped: Object.fromEntries([...skipped.entries()].sort()),
       note: `mm_cpumask modelled with ${lazyCpumask ? '6.14+ lazy semantics (reason 5 seen)' : 'pre-6.14 semantics (cleared on switch-away)'}; a request matches when the queued targets equal the should_flush_tlb() set, the unfiltered mask (freed page tables) or the trim set${hypercall ? '; requests flushed by hypercall queue no targets and are not compared' : ''}`,
     };

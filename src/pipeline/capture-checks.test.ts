@@ -178,6 +178,9 @@ describe('a trace recorded without the TLB events', () => {
     expect(line).toContain('Record them with `sudo tlbtrace record -o DIR -- COMMAND`');
     expect(renderTerminal(s, { color: false })).toContain(`! ${line}`);
     expect(await renderHtml(s)).toContain('No tlb:tlb_flush events: this trace was recorded without the TLB events');
+    // no switch_mm outcome is visible, so no switch-in prediction is scored (not 0% of 507)
+    expect(s.model.fidelity.switchFlush).toBeNull();
+    expect(s.model.fidelity.switchCompared).toBe(0);
   });
 
   it('says nothing of the kind for a trace that has them', async () => {
