@@ -10,6 +10,7 @@ import { ObservedAccounting } from '../model/observed.js';
 import type { ModelContext, ModelEvent } from '../model/types.js';
 import { DEFAULT_COST } from '../policies/cost.js';
 import { POLICIES } from '../policies/index.js';
+import { validationOf } from '../policies/validation.js';
 import type { ParamValue, PolicyDefinition, PolicyRun } from '../policies/policy.js';
 import { SUMMARY_SCHEMA, type CostModel, type PolicyResult, type Summary } from '../summary/schema.js';
 import { VERSION } from '../cli/version.js';
@@ -348,6 +349,7 @@ export async function analyzeSource(source: TraceSource, diag: Diagnostics, opts
       extra: out.extra,
       notes: out.notes,
       params,
+      validation: validationOf(def.name),
     };
   }
 

@@ -185,6 +185,31 @@ export const ModelSection = z.object({
   pidsReused: z.number().optional(),
 });
 
+/**
+ * Whether a policy's rule was checked against a kernel that really does what it emulates
+ * (`tlbtrace validate`, docs/validation.md): the policy replayed on a baseline capture, compared per
+ * unit of work with a capture of the same workload on that kernel.
+ */
+export const PolicyValidation = z.object({
+  /** 'checked': compared with a real kernel; 'no-kernel': no kernel implements the rule; 'not-checked': none of its experiments could be run */
+  status: z.enum(['checked', 'no-kernel', 'not-checked']),
+  /** one line for tables, e.g. "checked on 2 experiments: shootdowns 0.91-1.05x, IPIs 0.88-1.10x of the real kernel" */
+  text: z.string(),
+  experiments: z.array(
+    z.object({
+      id: z.string(),
+      /** capture the policy was replayed on, and the capture of the kernel that implements it */
+      baseline: z.string(),
+      real: z.string(),
+      unit: z.string(),
+      /** estimate / real per unit of work, keyed by the format the captures were read from (null: the real count is 0 or unknown) */
+      shootdownsError: z.record(z.string(), z.number().nullable()),
+      ipisError: z.record(z.string(), z.number().nullable()),
+    }),
+  ),
+});
+export type PolicyValidation = z.infer<typeof PolicyValidation>;
+
 export const PolicyResult = z.object({
   name: z.string(),
   title: z.string(),
@@ -215,6 +240,8 @@ export const PolicyResult = z.object({
   extra: z.record(z.string(), z.union([z.number(), z.string(), z.boolean(), z.null()])),
   notes: z.array(z.string()),
   params: z.record(z.string(), z.union([z.number(), z.string(), z.boolean()])),
+  /** checked against a real kernel? (absent in summaries before it was added) */
+  validation: PolicyValidation.optional(),
 });
 export type PolicyResult = z.infer<typeof PolicyResult>;
 

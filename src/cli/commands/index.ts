@@ -12,5 +12,6 @@ import { register as policies } from './policies.js';
 import { register as exportCmd } from './export.js';
 import { register as fleet } from './fleet.js';
 import { register as record } from './record.js';
+import { register as validate } from './validate.js';
 
-export const COMMANDS: RegisterCommand[] = [analyze, record, check, report, compare, policies, exportCmd, fleet];
+export const COMMANDS: RegisterCommand[] = [analyze, record, check, report, compare, policies, exportCmd, fleet, validate];

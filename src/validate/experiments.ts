@@ -1,0 +1,67 @@
+// The natural experiments that check a policy estimate against a kernel that really does what the
+// policy emulates (../shared/traces/README.md, ../shared/capture/counterfactual/README.md). Each
+// pairs a baseline capture, on which the policy is replayed, with a capture of the same workload on
+// a kernel that implements the policy's rule; the two are compared per unit of work (units.ts),
+// since a slower kernel gets through less work in the same time.
+//
+// Capture paths are relative to a traces directory (`tlbtrace validate --traces DIR`).
+
+export interface Experiment {
+  /** `<policy>: <baseline kernel> -> <real kernel> <workload>`, unique */
+  id: string;
+  policy: string;
+  /** the capture the policy is replayed on */
+  baseline: string;
+  /** the capture of a kernel that does what the policy emulates */
+  real: string;
+  workload: string;
+  /** what the real kernel does differently from the baseline's */
+  change: string;
+}
+
+const CF = 'counterfactual-6.12-8cpu';
+
+/** one-line descriptions of the counterfactual patches (../shared/capture/counterfactual/*.patch) */
+const NOBATCH = 'should_defer_flush() returns false: try_to_unmap_one()/try_to_migrate_one() flush each page with ptep_clear_flush()';
+const STOCK_BATCH = 'stock 6.12: reclaim and migration batch their unmap flushes (arch_tlbbatch_flush() per shrink_folio_list() pass / migrate_pages_batch() chunk)';
+const NOLAZY = 'native_flush_tlb_multi() IPIs every CPU of mm_cpumask, lazy ones too (no should_flush_tlb() filter)';
+const TARGETED = 'native_flush_tlb_multi() filters with should_flush_tlb() even when page tables were freed';
+const PROMOTION = 'change_pte_range() does not flush when the only change is _PAGE_RW being set';
+
+function cf(policy: string, from: string, to: string, workload: string, change: string): Experiment {
+  return { id: `${policy}: ${from} -> ${to} ${workload}`, policy, baseline: `${CF}/${from}/${workload}`, real: `${CF}/${to}/${workload}`, workload, change };
+}
+
+export const EXPERIMENTS: readonly Experiment[] = [
+  cf('ladder-per-page', 'stock', 'nobatch', 'migrate', NOBATCH),
+  cf('ladder-per-page', 'stock', 'nobatch', 'reclaim-mmap', NOBATCH),
+  cf('batched', 'nobatch', 'stock', 'migrate', STOCK_BATCH),
+  cf('batched', 'nobatch', 'stock', 'reclaim-mmap', STOCK_BATCH),
+  {
+    id: 'batched: 6.1 -> 6.12 migrate',
+    policy: 'batched',
+    baseline: 'qemu-6.1-8cpu/migrate',
+    real: 'qemu-6.12-8cpu/migrate',
+    workload: 'migrate',
+    change: 'Debian 6.1 migrates page by page (unmap_and_move(), one ptep_clear_flush() per page); 6.12 batches (migrate_pages_batch(), 6.4+)',
+  },
+  cf('ladder-no-lazy-filter', 'stock', 'nolazy', 'lazy-idle', NOLAZY),
+  cf('ladder-no-lazy-filter', 'stock', 'nolazy', 'mt-munmap', NOLAZY),
+  cf('targeted', 'stock', 'targeted', 'lazy-idle', TARGETED),
+  cf('targeted', 'stock', 'targeted', 'mt-munmap', TARGETED),
+  cf('targeted', 'stock', 'targeted', 'collapse', TARGETED),
+  cf('promotion', 'stock', 'promotion', 'mt-mprotect', PROMOTION),
+];
+
+/**
+ * Policies whose rule no kernel implements, so no capture can check them: what the report says
+ * instead of an error.
+ */
+export const NO_KERNEL: Readonly<Record<string, string>> = {
+  generation: 'no kernel implements it: Nadav Amit\'s generation tracking (RFC 2021) was not merged',
+  'deferred-a': 'no kernel implements it: deferring flushes of CPUs not running the mm to their next switch-in is a proposal (LATR-like), not merged',
+  'deferred-b': 'no kernel implements it: deferring flushes of running CPUs to their next context switch (LATR-like) is a proposal, not merged',
+};
+
+/** The baseline itself: what the traced kernel did, checked against /proc/interrupts (truth.json). */
+export const OBSERVED_CHECK = 'observed';
