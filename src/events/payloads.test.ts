@@ -206,8 +206,10 @@ describe('syscall entries', () => {
     });
     expect(ok('sys_enter', 'NR 10 (7fa0500d3000, 10000, 3, 0, 0, 0)')).toMatchObject({ name: 'mprotect', nr: 10, args: { start: 0x7fa0500d3000, len: 0x10000, prot: 3, arg2: 3 } });
     expect(ok('sys_enter', 'NR 28 (7f0000000000, 200000, 4, 0, 0, 0)')).toMatchObject({ name: 'madvise', args: { len_in: 0x200000, behavior: 4 } });
+    // migrate_pages(2) moves a whole process: the batched policy needs its name (issue #17)
+    expect(ok('sys_enter', 'NR 256 (0, 3, 7ffd2000, 7ffd2008, 0, 0)')).toMatchObject({ name: 'migrate_pages', nr: 256, args: { pid: 0, maxnode: 3, old_nodes: 0x7ffd2000, new_nodes: 0x7ffd2008 } });
     expect(ok('sys_enter', 'NR 999 (1, 2, 3, 4, 5, 6)')).toMatchObject({ name: 'nr_999', nr: 999, args: { arg0: 1, arg5: 6 } });
-    for (const [nr, name] of [[9, 'mmap'], [11, 'munmap'], [12, 'brk'], [25, 'mremap'], [57, 'fork'], [58, 'vfork'], [59, 'execve'], [60, 'exit'], [231, 'exit_group'], [237, 'mbind'], [279, 'move_pages'], [435, 'clone3']] as const) {
+    for (const [nr, name] of [[9, 'mmap'], [11, 'munmap'], [12, 'brk'], [25, 'mremap'], [57, 'fork'], [58, 'vfork'], [59, 'execve'], [60, 'exit'], [231, 'exit_group'], [237, 'mbind'], [256, 'migrate_pages'], [279, 'move_pages'], [329, 'pkey_mprotect'], [435, 'clone3']] as const) {
       expect(ok('sys_enter', `NR ${nr} (0, 0, 0, 0, 0, 0)`)).toMatchObject({ name, nr });
     }
   });

@@ -540,7 +540,9 @@ export const X86_64_SYSCALLS: readonly SyscallInfo[] = [
   { nr: 60, name: 'exit', args: ['error_code'], build: (v) => ({ error_code: v[0]! }) },
   { nr: 231, name: 'exit_group', args: ['error_code'], build: (v) => ({ error_code: v[0]! }) },
   { nr: 237, name: 'mbind', args: ['start', 'len', 'mode', 'nmask', 'maxnode', 'flags'], build: (v) => ({ start: v[0]!, len: v[1]!, mode: v[2]!, nmask: v[3]!, maxnode: v[4]!, flags: v[5]! }) },
+  { nr: 256, name: 'migrate_pages', args: ['pid', 'maxnode', 'old_nodes', 'new_nodes'], build: (v) => ({ pid: v[0]!, maxnode: v[1]!, old_nodes: v[2]!, new_nodes: v[3]! }) },
   { nr: 279, name: 'move_pages', args: ['pid', 'nr_pages', 'pages', 'nodes', 'status', 'flags'], build: (v) => ({ pid: v[0]!, nr_pages: v[1]!, pages: v[2]!, nodes: v[3]!, status: v[4]!, flags: v[5]! }) },
+  { nr: 329, name: 'pkey_mprotect', args: ['start', 'len', 'prot', 'pkey'], build: (v) => ({ start: v[0]!, len: v[1]!, prot: v[2]!, pkey: v[3]! }) },
   { nr: 435, name: 'clone3', args: ['uargs', 'size'], build: (v) => ({ uargs: v[0]!, size: v[1]! }) },
 ];
 const SYSCALL_BY_NR = new Map(X86_64_SYSCALLS.map((x) => [x.nr, x]));

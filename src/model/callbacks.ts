@@ -183,7 +183,9 @@ export class Callbacks {
         if (req !== null && req.mm !== 0) this.tlb.mm(req.mm).lazyMask[e.cpu] = 0;
         return 'wrongCpu';
       case 0:
-        // lazy CPU: switch_mm_irqs_off(NULL, &init_mm, NULL)
+        // lazy CPU: switch_mm_irqs_off(NULL, &init_mm, NULL). One already lazy when it was queued
+        // was not filtered by should_flush_tlb(): an unfiltered flush of the mm it had loaded.
+        if (open !== null && req !== null && req.snapshot.lazy[e.cpu] === 1) this.shootdowns.kthreadMmFlush(open, req.snapshot.loadedMm[e.cpu]!);
         this.tlb.loadMm(e.cpu, INIT_MM, e.pages);
         return 'switchToInitMm';
       default:

@@ -14,6 +14,7 @@
 // complete requests, to the policies.
 
 import type { SyscallEnterEvent, TlbFlushEvent, TraceEvent } from '../events/types.js';
+import { BatchedPending } from './batched-pending.js';
 import { Callbacks } from './callbacks.js';
 import { Causes } from './causes.js';
 import { Fidelity } from './fidelity.js';
@@ -67,6 +68,7 @@ export class KernelModel {
   private readonly callbacks: Callbacks;
   private readonly switches: Switches;
   private readonly lifetimes: Lifetimes;
+  private readonly batchedPending = new BatchedPending();
   private readonly taskCache: TaskCache[] = [];
   private readonly vocab: Vocabulary = { csd: false, ipi: false, reason5: false, vectors: false };
   private nCpus = 0;
@@ -81,7 +83,7 @@ export class KernelModel {
     this.causes = new Causes(this.tasks);
     const fidelity = new Fidelity(sink);
     this.pairing = new CsdPairing<OpenRequest>((open, ts) => this.shootdowns.targetDone(open, ts));
-    this.shootdowns = new Shootdowns(this.tlb, this.tasks, this.causes, this.pairing, this.stream, sink, fidelity, this.vocab, {
+    this.shootdowns = new Shootdowns(this.tlb, this.tasks, this.causes, this.batchedPending, this.pairing, this.stream, sink, fidelity, this.vocab, {
       ensureCpu: (cpu) => this.cpu(cpu),
       remapMm: (drop, keep) => this.remapMm(drop, keep),
     });
@@ -289,12 +291,16 @@ export class KernelModel {
     const prev = task.lastSyscall;
     if (prev === null) {
       task.lastSyscall = { name: e.name, ts, raw: e.raw };
-      this.stream.pushSyscall(e, task, this.tasks.mmOf(pid));
+      const mm = this.tasks.mmOf(pid);
+      this.batchedPending.call(pid, mm, e.name);
+      this.stream.pushSyscall(e, task, mm);
     } else if (!(prev.name === e.name && prev.raw !== e.raw && ts - prev.ts < 1_000_000)) {
       prev.name = e.name;
       prev.ts = ts;
       prev.raw = e.raw;
-      this.stream.pushSyscall(e, task, this.tasks.mmOf(pid));
+      const mm = this.tasks.mmOf(pid);
+      this.batchedPending.call(pid, mm, e.name);
+      this.stream.pushSyscall(e, task, mm);
     }
     this.afterEvent(ts);
   }
@@ -457,6 +463,7 @@ export class KernelModel {
   /** pids proven to share an mm: every tracker's state keyed by the merged-away id moves to `keep`. */
   private remapMm(drop: number, keep: number): void {
     this.tlb.remap(drop, keep);
+    this.batchedPending.remap(drop, keep);
     this.switches.remap(drop, keep);
     // requests not yet handed to policies name the surviving id
     this.stream.remap(drop, keep);

@@ -82,6 +82,11 @@ export interface FlushRequest {
   trim: boolean;
   /** how a remote mm request reached the other CPUs (delivery.ts); null for other requests or without csd events */
   delivery: Delivery | null;
+  /**
+   * the flush_tlb_mm() of flush_tlb_batched_pending(): the first, full flush of an munmap,
+   * mprotect, madvise, mremap or exit of an mm with batched unmaps since its last one (batched-pending.ts)
+   */
+  batchedPending: boolean;
   snapshot: CpuSnapshot;
 }
 
