@@ -350,6 +350,7 @@ export async function analyzeSource(source: TraceSource, diag: Diagnostics, opts
       notes: out.notes,
       params,
       validation: validationOf(def.name),
+      ...(out.byCause !== undefined ? { byCause: out.byCause } : {}),
     };
   }
 

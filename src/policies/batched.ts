@@ -1,170 +1,269 @@
 // P3 batched unmap flush (DOMAIN.md §5), after Mel Gorman, "mm: send one IPI per CPU to TLB flush all
-// entries after unmapping pages" (commit 72b252aed506, 4.3) and the RFC "TLB flush multiple pages
-// with a single IPI": try_to_unmap_one() with TTU_BATCH_FLUSH only ORs mm_cpumask into
-// current->tlb_ubc; try_to_unmap_flush() at the end of a shrink_page_list() pass sends one full
-// flush (arch_tlbbatch_flush(), no mm) to every CPU of the batch.
+// entries after unmapping pages" (commit 72b252aed506, 4.3, reclaim) and Huang Ying's "migrate_pages:
+// batch flushing TLB" (6.4, migration). What the 6.12 kernel does (mm/rmap.c, mm/vmscan.c,
+// mm/migrate.c, arch/x86/mm/tlb.c):
+//   - try_to_unmap_one() / try_to_migrate_one() with TTU_BATCH_FLUSH clear the PTE without a flush
+//     when should_defer_flush() -> arch_tlbbatch_should_defer(): another CPU is in mm_cpumask. The
+//     page joins the task's batch (current->tlb_ubc): its mm's tlb_gen is bumped and mm_cpumask is
+//     ORed into the batch's cpumask (arch_tlbbatch_add_pending()). With no other CPU in the mask the
+//     page is flushed at once, locally.
+//   - The batch is flushed by try_to_unmap_flush() -> arch_tlbbatch_flush(): one flush with no mm,
+//     filtered by should_flush_tlb() (lazy CPUs skipped; every other CPU of the cpumask flushes),
+//     at structural points, never on a timer, and not at a context switch (the batch is the task's):
+//       reclaim: shrink_folio_list(), one pass over at most SWAP_CLUSTER_MAX = 32 isolated folios
+//         (try_to_unmap_flush_dirty() before pageout() of a dirty folio, every 31 freed folios, and
+//         at the end of the pass); kswapd, direct reclaim, compaction, MADV_PAGEOUT alike;
+//       migration: migrate_pages_batch(), at the end of the unmap phase of each chunk of at most
+//         NR_MAX_BATCHED_MIGRATION = 512 pages of one migrate_pages() call (move_pages(2), mbind(2)
+//         MPOL_MF_MOVE, migrate_pages(2)); folios that failed the batched (async) try are retried
+//         one by one in sync mode, unbatched.
+//   - An mm with batched pages pays once more at its next munmap / mprotect / madvise / mremap /
+//     exit: flush_tlb_batched_pending() -> flush_tlb_mm(), full and unfiltered (freed_tables).
 //
-// Replay: requests from one initiator task whose cause is reclaim-like are grouped into a batch
-// (the `causes` parameter; default: kswapd, kcompactd, khugepaged, direct reclaim, page migration
-// (migration/N, move_pages, migrate_pages, mbind) and madvise(MADV_COLD / MADV_PAGEOUT), told from
-// the madvise arguments). Flushes that are already batched (arch_tlbbatch_flush: no mm) join too.
-// A batch ends when it holds `batchPages` pages (SWAP_CLUSTER_MAX = 32; a full or batched flush
-// counts as a whole batch), when the initiator is switched out, after a gap > `gapUs` since its
-// last request, or at the end of the trace. The batch then costs one request: a full local flush and
-// one full-flush callback per non-lazy CPU in the union of its requests' mm_cpumasks (no mm, so
-// should_flush_tlb() keeps every non-lazy CPU, even one not running the mm).
+// Replay: a single-page flush (ptep_clear_flush() -> flush_tlb_page()) of a reclaim-like cause
+// (the `causes` parameter: kswapd, kcompactd, khugepaged, direct reclaim, move_pages, migrate_pages,
+// mbind, madvise(MADV_PAGEOUT)) is deferred into its task's batch if it went to other CPUs; one that
+// stayed local (mm_cpumask held only its CPU) is kept, and counts as a page of the chunk. A batch is
+// flushed when it holds `batchPages` pages (reclaim) or `migrationBatchPages` (a migration call), when
+// the task enters another syscall or makes a flush of another kind, and at the end of the trace: one
+// full flush at its last page's time, to every CPU of the OR of its pages' mm_cpumasks that is not
+// lazy then (the last page's CPU snapshot), with one local full flush. The mms it held then pay
+// flush_tlb_batched_pending() at their next such call (charged at that call's first flush).
+// A task the trace shows already batching (its kernel made an arch_tlbbatch_flush(): reclaim since
+// 4.3, migration since 6.4) is left as traced: its single-page flushes are the ones that kernel
+// chose not to batch (sync-mode retries, a lone CPU in mm_cpumask).
 //
-// Cost: every flush becomes full (rangedToFull counts the ranged flushes merged into one), and each
-// request waits for the batch (deferral delay: request -> batch flush).
-// Correctness (Gorman): dirty PTEs are flushed before I/O and everything before the pages are
-// freed; munmap() and MADV_DONTNEED must flush before the syscall returns, so they are never batched.
+// What the trace cannot show: how many folios a reclaim pass isolated (only the mapped ones flush),
+// so `batchPages` is the most one pass can batch and the estimate an upper bound of the saving; and
+// which pages a migration call moves without a flush (not present, or already on the node), which
+// would end a chunk sooner.
 
-import type { FlushRequest, ModelEvent } from '../model/types.js';
+import type { CpuSnapshot, FlushRequest, ModelEvent } from '../model/types.js';
 import type { PolicyDefinition } from './policy.js';
-import { kernelMask, Tally, targetState, type Callback } from './replay.js';
+import { kernelMask, Tally, type Callback } from './replay.js';
 
 /** include/uapi/asm-generic/mman-common.h */
-const MADV_COLD = 20;
 const MADV_PAGEOUT = 21;
-const MADV_DONTNEED = 4;
 
-const DEFAULT_CAUSES = 'kswapd,kcompactd,khugepaged,reclaim,migration,move_pages,migrate_pages,mbind,MADV_COLD,MADV_PAGEOUT';
+const DEFAULT_CAUSES = 'kswapd,kcompactd,khugepaged,reclaim,move_pages,migrate_pages,mbind,MADV_PAGEOUT';
+const MIGRATION_CALLS = new Set(['move_pages', 'migrate_pages', 'mbind']);
+/** calls whose page-table walk starts with flush_tlb_batched_pending() (model/batched-pending.ts) */
+const PAYING_CALLS = new Set(['munmap', 'mprotect', 'pkey_mprotect', 'madvise', 'process_madvise', 'mremap', 'brk', 'exit', 'exit_group']);
 
 interface Batch {
   pid: number;
-  cpu: number;
+  /** the task's call the batch belongs to (a migration chunk never spans calls) */
+  call: number;
+  migration: boolean;
   reqs: FlushRequest[];
+  /** pages of the current chunk/pass, deferred or not */
   pages: number;
-  lastTs: number;
+  mask: Uint8Array | null;
+  mms: Set<number>;
+  last: FlushRequest | null;
+  /**
+   * CPUs a deferred flush's IPI found lazy and sent to init_mm (leave_mm()): the IPI is not sent under
+   * this policy, so they are still lazy with the mm loaded when the batch is flushed
+   */
+  leftByDeferred: Set<number>;
+}
+
+interface TaskState {
+  /** incremented at each syscall entry */
+  call: number;
+  name: string;
+  advice: number | undefined;
+  /** the traced kernel already batches this task's unmaps */
+  kernelBatches: boolean;
+  /** pages of the current migration chunk or reclaim pass (deferred and kept) */
+  chunkPages: number;
+  chunkCall: number;
 }
 
 export const batched: PolicyDefinition = {
   name: 'batched',
-  title: 'P3 batched unmap flush (Gorman 2015)',
-  rule: 'Reclaim-like unmaps of one task are batched: one full flush per batch (up to SWAP_CLUSTER_MAX pages, until the task is switched out or pauses), sent once to every non-lazy CPU of the batch; munmap and MADV_DONTNEED are never batched past syscall return.',
-  source: 'Mel Gorman, commit 72b252aed506 "mm: send one IPI per CPU to TLB flush all entries after unmapping pages" (4.3) and RFC "TLB flush multiple pages with a single IPI"',
+  title: 'P3 batched unmap flush (Gorman 2015, migration 6.4)',
+  rule: 'Single-page unmap flushes of reclaim and page migration are deferred into the task\'s batch and sent as one full flush to every non-lazy CPU of the batch\'s cpumask: per reclaim pass (up to SWAP_CLUSTER_MAX pages) or per migrate_pages() chunk (up to 512 pages of one call); munmap and MADV_DONTNEED are never batched; the batched mms pay flush_tlb_batched_pending() at their next munmap/mprotect/madvise.',
+  source: 'Mel Gorman, commit 72b252aed506 "mm: send one IPI per CPU to TLB flush all entries after unmapping pages" (4.3); Huang Ying, "migrate_pages: batch flushing TLB" (6.4); mm/rmap.c, mm/vmscan.c shrink_folio_list(), mm/migrate.c migrate_pages_batch()',
   risk: 'safe',
-  riskReason: 'merged since 4.3 for reclaim: PTEs are flushed before I/O and before pages are freed; only reclaim-like causes are batched',
+  riskReason: 'merged: reclaim since 4.3, migration since 6.4; PTEs are flushed before I/O and before pages are freed; only reclaim-like causes are batched',
   params: [
-    { key: 'batchPages', default: 32, description: 'pages per batch before it is flushed (SWAP_CLUSTER_MAX); a full or already-batched flush counts as a whole batch' },
-    { key: 'gapUs', default: 1000, description: 'a pause longer than this (microseconds) between two requests of the initiator ends the batch (end of a reclaim pass)' },
-    { key: 'causes', default: DEFAULT_CAUSES, description: 'comma-separated request causes to batch (kthread names, syscalls, MADV_COLD, MADV_PAGEOUT); munmap and MADV_DONTNEED are never batched' },
+    { key: 'batchPages', default: 32, description: 'pages one reclaim pass can batch (SWAP_CLUSTER_MAX: shrink_folio_list() isolates at most 32 folios)' },
+    { key: 'migrationBatchPages', default: 512, description: 'pages per migrate_pages_batch() chunk of one migration call (NR_MAX_BATCHED_MIGRATION)' },
+    { key: 'causes', default: DEFAULT_CAUSES, description: 'comma-separated request causes to batch (kthread names, syscalls, MADV_PAGEOUT); munmap and MADV_DONTNEED are never batched' },
   ],
   create(ctx) {
     const tally = new Tally(ctx);
-    const batchPages = Math.max(1, Number(ctx.params.batchPages));
-    const gapNs = Number(ctx.params.gapUs) * 1000;
+    const passPages = Math.max(1, Number(ctx.params.batchPages));
+    const chunkPages = Math.max(1, Number(ctx.params.migrationBatchPages));
     const causes = new Set(String(ctx.params.causes).split(',').map((s) => s.trim()).filter(Boolean));
+    const tasks = new Map<number, TaskState>();
     const open = new Map<number, Batch>();
-    /** the advice of each task's last madvise() */
-    const madvice = new Map<number, number>();
-    const n = { batches: 0, requestsBatched: 0, largestBatch: 0, passedThrough: 0 };
+    /** mms with batched pages not yet followed by flush_tlb_batched_pending() */
+    const pendingMms = new Set<number>();
+    /** tasks in a paying call of a pending mm: pid -> mm (charged at the call's first flush) */
+    const paying = new Map<number, number>();
+    const n = { batches: 0, requestsBatched: 0, largestBatch: 0, keptKernelBatches: 0, batchedPendingCharged: 0 };
 
-    function reclaimLike(req: FlushRequest): boolean {
-      if (req.cause === 'munmap') return false;
-      if (req.cause === 'madvise') {
-        const advice = madvice.get(req.pid);
-        if (advice === MADV_DONTNEED || advice === undefined) return false;
-        return (advice === MADV_COLD && causes.has('MADV_COLD')) || (advice === MADV_PAGEOUT && causes.has('MADV_PAGEOUT'));
+    function task(pid: number): TaskState {
+      let t = tasks.get(pid);
+      if (t === undefined) {
+        t = { call: 0, name: '', advice: undefined, kernelBatches: false, chunkPages: 0, chunkCall: -1 };
+        tasks.set(pid, t);
       }
-      return req.kind === 'batched' || causes.has(req.cause);
+      return t;
     }
 
-    /** try_to_unmap_flush(): one full flush to every non-lazy CPU of the batch, at `ts`. */
-    function flush(b: Batch, ts: number): void {
+    /** the batching class of a request: 'migration', 'reclaim', or null (never batched) */
+    function classOf(req: FlushRequest, t: TaskState): 'migration' | 'reclaim' | null {
+      if (MIGRATION_CALLS.has(req.cause)) return causes.has(req.cause) ? 'migration' : null;
+      if (req.cause === 'madvise') return t.advice === MADV_PAGEOUT && causes.has('MADV_PAGEOUT') ? 'reclaim' : null;
+      if (req.cause === 'munmap') return null;
+      return causes.has(req.cause) ? 'reclaim' : null;
+    }
+
+    /** try_to_unmap_flush(): one full flush to every non-lazy CPU of the batch's cpumask. */
+    function flush(b: Batch): void {
       open.delete(b.pid);
+      const last = b.last;
+      if (last === null) return;
+      const ts = last.ts;
       n.batches++;
       n.largestBatch = Math.max(n.largestBatch, b.reqs.length);
       tally.requests++;
-      // union of targets: observed non-lazy targets, plus non-lazy CPUs in each request's mm_cpumask.
-      // flush_tlb_func() still compares generations, so a CPU whose observed callbacks all found it
-      // caught up (pages=0, empty) does nothing; any real flush there becomes one full flush.
-      const targets = new Map<number, { latency: number; flushes: boolean }>();
-      let localRanged = 0;
-      let anyLocal = false;
+      tally.localFlush(-1);
       for (const req of b.reqs) {
         tally.delays.add((ts - req.ts) / 1000);
-        if (req.local !== 'none') anyLocal = true;
-        if (req.local === 'ranged') localRanged++;
-        const s = req.snapshot;
+        if (req.local === 'ranged') tally.rangedToFull++;
         for (const t of req.targets) {
           tally.drop(req, t);
           if (t.outcome === 'ranged') tally.rangedToFull++;
-          if (t.cpu === b.cpu || targetState(req, t) === 'lazy') continue;
-          const latency = t.handlerTs !== null ? t.handlerTs - t.queuedTs : req.closedTs - req.ts;
-          const flushes = t.outcome === 'ranged' || t.outcome === 'full' || t.outcome === 'unanswered';
-          const prev = targets.get(t.cpu);
-          targets.set(t.cpu, { latency, flushes: flushes || (prev?.flushes ?? false) });
-        }
-        if (req.mm !== 0) {
-          const mask = kernelMask(req, ctx.model.lazyCpumask);
-          for (let c = 0; c < mask.length; c++) {
-            // a CPU the kernel did not queue: its generation is unknown, so it flushes fully
-            if (mask[c] && c !== b.cpu && s.lazy[c] === 0 && !targets.has(c)) targets.set(c, { latency: req.closedTs - req.ts, flushes: true });
-          }
         }
       }
-      tally.rangedToFull += localRanged;
-      if (anyLocal) tally.localFlush(-1);
+      const s: CpuSnapshot = last.snapshot;
       const send: Callback[] = [];
-      for (const [cpu, t] of targets) send.push({ cpu, deliveredTs: ts + t.latency, pages: t.flushes ? -1 : 0, observed: null, shootdown: true });
-      tally.send(ts, send);
+      const mask = b.mask;
+      if (mask !== null) {
+        for (let c = 0; c < mask.length; c++) {
+          if (!mask[c] || c === last.cpu || s.lazy[c] === 1) continue;
+          if (b.leftByDeferred.has(c) && s.loadedMm[c] === 0) continue;
+          send.push({ cpu: c, pages: -1, observed: null, shootdown: true });
+        }
+      }
+      tally.send(ts, send, undefined, b.reqs[0]!.cause);
+      for (const mm of b.mms) pendingMms.add(mm);
+    }
+
+    /** flush_tlb_batched_pending() of `mm` before `req` (the call's first flush): flush_tlb_mm(), unfiltered */
+    function chargePending(req: FlushRequest, mm: number): void {
+      pendingMms.delete(mm);
+      n.batchedPendingCharged++;
+      tally.requests++;
+      tally.localFlush(-1);
+      const s = req.snapshot;
+      const send: Callback[] = [];
+      if (s.preciseMask.length > 0) {
+        const mask = kernelMask(req, ctx.model.lazyCpumask);
+        for (let c = 0; c < mask.length; c++) if (mask[c] && c !== req.cpu) send.push({ cpu: c, pages: -1, observed: null, shootdown: true });
+      }
+      tally.send(req.ts, send, undefined, req.cause);
     }
 
     function onRequest(req: FlushRequest): void {
       tally.observe(req);
-      const b = open.get(req.pid);
-      if (req.kind === 'tableSync' || !reclaimLike(req)) {
-        // the task does something else: its pass is over
-        if (b !== undefined) flush(b, b.lastTs);
-        n.passedThrough += req.kind === 'tableSync' ? 0 : 1;
+      if (req.kind === 'tableSync') {
         tally.keepAsObserved(req);
         return;
       }
-      if (b !== undefined && req.ts - b.lastTs > gapNs) flush(b, b.lastTs);
-      let cur = open.get(req.pid);
-      if (cur === undefined) {
-        cur = { pid: req.pid, cpu: req.cpu, reqs: [], pages: 0, lastTs: req.ts };
-        open.set(req.pid, cur);
+      const t = task(req.pid);
+      const payFor = paying.get(req.pid);
+      if (payFor !== undefined) {
+        paying.delete(req.pid);
+        if (payFor === req.mm) chargePending(req, payFor);
       }
-      cur.reqs.push(req);
-      cur.cpu = req.cpu;
-      cur.lastTs = req.ts;
-      cur.pages += req.pages > 0 && req.kind !== 'batched' ? req.pages : batchPages;
-      n.requestsBatched++;
-      if (cur.pages >= batchPages) flush(cur, req.ts);
+      if (req.kind === 'batched') {
+        // the traced kernel batches this task's unmaps already (arch_tlbbatch_flush())
+        t.kernelBatches = true;
+        n.keptKernelBatches++;
+        const b = open.get(req.pid);
+        if (b !== undefined) flush(b);
+        tally.keepAsObserved(req);
+        return;
+      }
+      const cls = t.kernelBatches ? null : classOf(req, t);
+      const b = open.get(req.pid);
+      if (cls === null || req.pages !== 1 || req.batchedPending) {
+        // something else: the pass or the chunk is over
+        if (b !== undefined) flush(b);
+        tally.keepAsObserved(req);
+        return;
+      }
+      const migration = cls === 'migration';
+      const limit = migration ? chunkPages : passPages;
+      if (b !== undefined && (b.call !== t.call || b.migration !== migration)) flush(b);
+      if (t.chunkCall !== t.call) {
+        t.chunkCall = t.call;
+        t.chunkPages = 0;
+      }
+      t.chunkPages++;
+      if (req.kind === 'localOnly') {
+        // no other CPU in mm_cpumask: arch_tlbbatch_should_defer() is false, flushed at once
+        tally.keepAsObserved(req);
+      } else {
+        let cur = open.get(req.pid);
+        if (cur === undefined) {
+          cur = { pid: req.pid, call: t.call, migration, reqs: [], pages: 0, mask: null, mms: new Set(), last: null, leftByDeferred: new Set() };
+          open.set(req.pid, cur);
+        }
+        cur.reqs.push(req);
+        cur.last = req;
+        for (const tg of req.targets) if (tg.outcome === 'switchToInitMm') cur.leftByDeferred.add(tg.cpu);
+        if (req.mm !== 0) cur.mms.add(req.mm);
+        const m = kernelMask(req, ctx.model.lazyCpumask);
+        if (cur.mask === null || cur.mask.length < m.length) {
+          const grown = new Uint8Array(m.length);
+          if (cur.mask !== null) grown.set(cur.mask);
+          cur.mask = grown;
+        }
+        for (let c = 0; c < m.length; c++) if (m[c]) cur.mask[c] = 1;
+        n.requestsBatched++;
+      }
+      if (t.chunkPages >= limit) {
+        t.chunkPages = 0;
+        const full = open.get(req.pid);
+        if (full !== undefined) flush(full);
+      }
     }
 
-    function onEvent(e: ModelEvent): void {
-      switch (e.type) {
-        case 'request':
-          onRequest(e.req);
-          break;
-        case 'switch':
-          // the initiator leaves its CPU: flush its batch before it sleeps
-          for (const b of open.values()) if (b.cpu === e.cpu && e.pid !== b.pid) flush(b, e.ts);
-          break;
-        case 'syscall':
-          if (e.e.name === 'madvise') {
-            const advice = e.e.args.behavior ?? e.e.args.advice ?? e.e.args.arg2;
-            if (advice !== undefined) madvice.set(e.e.pid, Number(advice));
-          } else madvice.delete(e.e.pid);
-          break;
-        default:
-          break;
-      }
+    function onSyscall(pid: number, name: string, mm: number, advice: number | undefined): void {
+      const t = task(pid);
+      t.call++;
+      t.name = name;
+      t.advice = name === 'madvise' ? advice : undefined;
+      const b = open.get(pid);
+      if (b !== undefined) flush(b);
+      paying.delete(pid);
+      if (pendingMms.has(mm) && PAYING_CALLS.has(name)) paying.set(pid, mm);
     }
 
     return {
-      reads: ['request', 'switch', 'syscall'],
-      onEvent,
+      reads: ['request', 'syscall'],
+      onEvent(e: ModelEvent) {
+        if (e.type === 'request') onRequest(e.req);
+        else if (e.type === 'syscall') {
+          const a = e.e.args;
+          const advice = a.behavior ?? a.advice ?? a.arg2;
+          onSyscall(e.e.pid, e.e.name, e.mm, advice === undefined ? undefined : Number(advice));
+        }
+      },
       finish() {
-        for (const b of [...open.values()]) flush(b, b.lastTs);
+        for (const b of [...open.values()]) flush(b);
         Object.assign(tally.extra, n);
         tally.notes.push(
-          'Already-batched reclaim flushes (arch_tlbbatch_flush, since 4.3) count as full batches: on current kernels the gain comes from reclaim-like flushes that are still sent one by one (page migration before 6.4, khugepaged, MADV_COLD/PAGEOUT).',
-          'A batch flushes every non-lazy CPU of the union of its mm_cpumasks (no mm: should_flush_tlb() keeps them all), so batching can add callbacks on CPUs that do not run the mm.',
-          'Correctness: dirty PTEs must be flushed before I/O starts and every entry before the pages are freed; munmap and MADV_DONTNEED are never batched past syscall return.',
+          'Batch boundaries are the kernel\'s: a reclaim pass (up to batchPages pages) or a migrate_pages() chunk (up to migrationBatchPages pages of one call), the task\'s next syscall, a flush of another kind; never a timer or a context switch. The trace does not show how many folios a reclaim pass isolated, so the reclaim estimate is the most batching a pass allows.',
+          'A batch flushes every non-lazy CPU of the OR of its pages\' mm_cpumasks (no mm: should_flush_tlb() keeps them all); the lazy state is the trace\'s at the batch\'s last page.',
+          'The batched mms pay flush_tlb_batched_pending() (a full, unfiltered flush_tlb_mm()) at their next munmap, mprotect, madvise, mremap or exit: charged at that call\'s first flush.',
+          'A task the trace shows batching already (its kernel made arch_tlbbatch_flush()) is left as traced.',
         );
         return tally.outcome(true);
       },

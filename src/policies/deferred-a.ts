@@ -80,7 +80,7 @@ export function replayDeferred(ctx: PolicyContext, deferRunning: (req: FlushRequ
       n.kept++;
       send.push({ cpu: c, pages: targetPages(t), observed: t, shootdown: true });
     }
-    tally.send(req.ts, send);
+    tally.send(req.ts, send, undefined, req.cause);
   }
 
   return {

@@ -169,7 +169,7 @@ export const generation: PolicyDefinition = {
         inflight[c] = { mm: req.mm, queuedTs: t.queuedTs, deliveredTs: t.handlerTs ?? req.closedTs, pages: cb.pages };
         send.push(cb);
       }
-      tally.send(req.ts, send);
+      tally.send(req.ts, send, undefined, req.cause);
       remember(req);
     }
 

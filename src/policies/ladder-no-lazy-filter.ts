@@ -75,7 +75,7 @@ export const ladderNoLazyFilter: PolicyDefinition = {
           tally.drop(req, t);
         }
       }
-      tally.send(req.ts, send);
+      tally.send(req.ts, send, undefined, req.cause);
     }
 
     return {

@@ -1,69 +1,138 @@
-// Older-kernel baseline: one IPI per page (DOMAIN.md §5, "pre-4.3 reclaim"). Before Mel Gorman's
-// commit 72b252aed506 (4.3), try_to_unmap_one() cleared each PTE with ptep_clear_flush() ->
-// flush_tlb_page(), a synchronous single-page shootdown to every other CPU in mm_cpumask: one IPI and
-// one INVLPG per page per CPU. Page migration flushed the same way (until 6.4 batched it).
+// Older-kernel baseline: one flush per page (DOMAIN.md §5, "pre-4.3 reclaim", "pre-6.4 migration").
+// Before Mel Gorman's commit 72b252aed506 (4.3) try_to_unmap_one() cleared each PTE with
+// ptep_clear_flush() -> flush_tlb_page(): a synchronous single-page flush_tlb_mm_range() of the page's
+// mm, filtered by should_flush_tlb() (CPUs running that mm, not lazy). Page migration did the same
+// until migrate_pages_batch() (6.4). A kernel with should_defer_flush() returning false (the
+// counterfactual `nobatch` kernel) does it today.
 //
 // Replay: every batched flush (arch_tlbbatch_flush(): reclaim or migration, no mm) is unrolled into
-// `pagesPerBatch` single-page shootdowns to each of its observed targets, each with its own IPI
-// (flush_tlb_page() waits for completion, so nothing is ever pending when the next page goes out).
-// Other requests are kept as observed.
+// one single-page flush per page it covered, each sent to the batch's targets that ran the mm (a
+// CPU that took it lazily is one a per-page flush would have skipped), each with its own IPI
+// (flush_tlb_page() waits for completion: nothing is pending when the next page goes out), and the
+// initiator's own one-entry flush. flush_tlb_batched_pending()'s flush (model/batched-pending.ts) is
+// dropped: a kernel that does not batch never pays it.
 //
-// Assumption: the trace does not say how many pages a batched flush covered (tlb_flush 4 logs
-// pages=-1 and reclaim events were not paired with it), so each stands for `pagesPerBatch` pages;
-// the default, SWAP_CLUSTER_MAX = 32, is the most one shrink_page_list() pass isolates, so the
-// figure is an upper bound for reclaim. The targets are the ones the traced kernel chose (its lazy
-// filter included): the ladder isolates the batching step; ladder-no-lazy-filter isolates the next.
+// Pages per batch: a migrate_pages() call flushes once per chunk of NR_MAX_BATCHED_MIGRATION = 512
+// pages of its list, so the call's own size (move_pages(2) nr_pages, mbind(2) len) says how many
+// each of its batches held: 512, and the rest in its last. For reclaim the trace does not say: a
+// shrink_folio_list() pass isolates at most SWAP_CLUSTER_MAX = 32 folios and flushes once for the
+// mapped ones among them, so `pagesPerBatch` (default 32, the most a pass holds) makes the estimate
+// an upper bound; `shootdownsLowerBound` (one page per batch: a batch flush means at least one) is
+// the other end. The targets are the ones the traced kernel chose at the batch's flush: tasks that a
+// per-page kernel would have put to sleep sooner (they fault on migration entries as soon as their
+// TLB entry is flushed, not at the end of the chunk) keep taking flushes here, so migration under
+// this rule is an upper bound too.
 
-import type { FlushRequest } from '../model/types.js';
+import type { FlushRequest, ModelEvent } from '../model/types.js';
 import type { PolicyDefinition } from './policy.js';
-import { isShootdown, Tally, type Callback } from './replay.js';
+import { Tally, type Callback } from './replay.js';
+
+const PAGE = 4096;
+const MIGRATION_CALLS = new Set(['move_pages', 'migrate_pages', 'mbind']);
+
+interface Call {
+  name: string;
+  /** pages the call migrates, when its arguments say (move_pages nr_pages, mbind len); else null */
+  pages: number | null;
+  /** batched flushes seen in this call so far */
+  batches: number;
+}
 
 export const ladderPerPage: PolicyDefinition = {
   name: 'ladder-per-page',
-  title: 'Ladder: one IPI per page (pre-4.3 reclaim)',
-  rule: 'Batched reclaim/migration flushes are sent as one synchronous single-page shootdown per page per target CPU, as flush_tlb_page() from try_to_unmap_one() did before 4.3.',
-  source: 'pre-4.3 mm/rmap.c try_to_unmap_one() -> ptep_clear_flush(); replaced by Mel Gorman, commit 72b252aed506 (4.3)',
+  title: 'Ladder: one flush per page (pre-4.3 reclaim, pre-6.4 migration)',
+  rule: 'Batched reclaim and migration flushes are sent as one synchronous single-page shootdown per page, to each CPU running the mm, as flush_tlb_page() from try_to_unmap_one() did before 4.3 (reclaim) and 6.4 (migration); flush_tlb_batched_pending() is never paid.',
+  source: 'pre-4.3 mm/rmap.c try_to_unmap_one() -> ptep_clear_flush(); replaced by Mel Gorman, commit 72b252aed506 (4.3), and for migration by migrate_pages_batch() (6.4)',
   risk: 'safe',
   riskReason: 'an older kernel\'s behaviour: more IPIs, never fewer flushes',
   params: [
-    { key: 'pagesPerBatch', default: 32, description: 'pages each batched flush stands for (the trace does not say; SWAP_CLUSTER_MAX = 32 is the most one reclaim pass batches)' },
+    { key: 'pagesPerBatch', default: 32, description: 'pages a reclaim batch stands for (the trace does not say; SWAP_CLUSTER_MAX = 32 is the most one shrink_folio_list() pass holds)' },
+    { key: 'migrationBatchPages', default: 512, description: 'pages per migrate_pages_batch() chunk of a migration call (NR_MAX_BATCHED_MIGRATION)' },
   ],
   create(ctx) {
     const tally = new Tally(ctx);
-    const pages = Math.max(1, Math.round(Number(ctx.params.pagesPerBatch)));
-    const n = { batchedRequests: 0, unrolledShootdowns: 0 };
+    const reclaimPages = Math.max(1, Math.round(Number(ctx.params.pagesPerBatch)));
+    const chunk = Math.max(1, Math.round(Number(ctx.params.migrationBatchPages)));
+    /** each task's call in progress */
+    const calls = new Map<number, Call>();
+    const n = { batchedRequests: 0, migrationBatches: 0, reclaimBatches: 0, unrolledPages: 0, unrolledShootdowns: 0, batchedPendingDropped: 0 };
+    let lowerBoundOffset = 0;
+
+    /** pages the batch flush `req` covered */
+    function pagesOf(req: FlushRequest): number {
+      const call = calls.get(req.pid);
+      if (call === undefined || !MIGRATION_CALLS.has(call.name) || call.name !== req.cause) {
+        n.reclaimBatches++;
+        return reclaimPages;
+      }
+      n.migrationBatches++;
+      const i = call.batches++;
+      if (call.pages === null) return chunk;
+      // migrate_pages() cuts its list into chunks of `chunk` pages; a batch beyond them (a retry) holds one
+      const left = call.pages - i * chunk;
+      return left > 0 ? Math.min(chunk, left) : 1;
+    }
 
     function onRequest(req: FlushRequest): void {
       tally.observe(req);
+      if (req.batchedPending) {
+        // flush_tlb_batched_pending(): only a batching kernel pays it
+        n.batchedPendingDropped++;
+        for (const t of req.targets) tally.drop(req, t);
+        return;
+      }
       if (req.kind !== 'batched') {
         tally.keepAsObserved(req);
         return;
       }
       n.batchedRequests++;
+      const before = n.reclaimBatches;
+      const pages = pagesOf(req);
+      const reclaim = n.reclaimBatches > before;
+      n.unrolledPages += pages;
       // each page is its own flush request, with its own local INVLPG
       tally.requests += pages;
       if (req.local !== 'none') for (let i = 0; i < pages; i++) tally.localFlush(1);
-      const answered = req.targets.filter(isShootdown);
+      // a CPU that ran the batch's flush with a user mm loaded: one a per-page flush reaches
+      const running = req.targets.filter((t) => t.outcome === 'full' || t.outcome === 'ranged' || t.outcome === 'zero' || t.outcome === 'empty');
       for (const t of req.targets) tally.drop(req, t);
       for (let i = 0; i < pages; i++) {
-        const cbs: Callback[] = answered.map((t) => ({ cpu: t.cpu, deliveredTs: req.ts, pages: 1, observed: null, shootdown: true }));
-        tally.send(req.ts, cbs);
+        const cbs: Callback[] = running.map((t) => ({ cpu: t.cpu, deliveredTs: req.ts, pages: 1, observed: null, shootdown: true }));
+        tally.send(req.ts, cbs, undefined, req.cause);
       }
-      n.unrolledShootdowns += pages * answered.length;
+      n.unrolledShootdowns += pages * running.length;
+      // the other end for reclaim: a batch flush stood for at least one page
+      if (reclaim) lowerBoundOffset += (pages - 1) * running.length;
     }
 
     return {
-      reads: ['request'],
-      onEvent(e) {
+      reads: ['request', 'syscall'],
+      onEvent(e: ModelEvent) {
         if (e.type === 'request') onRequest(e.req);
+        else if (e.type === 'syscall') {
+          const a = e.e.args;
+          let pages: number | null = null;
+          if (e.e.name === 'move_pages') pages = a.nr_pages ?? a.arg1 ?? null;
+          else if (e.e.name === 'mbind') {
+            const len = a.len ?? a.arg1;
+            pages = len === undefined ? null : Math.ceil(len / PAGE);
+          }
+          calls.set(e.e.pid, { name: e.e.name, pages: pages !== null && pages > 0 ? pages : null, batches: 0 });
+        }
       },
       finish() {
-        Object.assign(tally.extra, n, { pagesPerBatchAssumed: pages });
-        tally.notes.push(
-          `Assumption: each batched flush (tlb_flush 4 pages=-1 from arch_tlbbatch_flush) stood for ${pages} pages; the trace does not record how many pages a batch held, so this is an upper bound for reclaim (pass pagesPerBatch to change it).`,
-          'Targets are those the traced kernel chose (its lazy filter included), so the ladder isolates the batching step only.',
+        const out = tally.outcome(false);
+        Object.assign(out.extra, n, {
+          pagesPerBatchAssumed: reclaimPages,
+          // the whole estimate with one page per reclaim batch: shootdowns minus the pages beyond the first
+          shootdownsLowerBound: out.shootdowns - lowerBoundOffset,
+        });
+        out.notes.push(
+          `Reclaim batches: the trace does not record how many pages a batch held; each stands for ${reclaimPages} pages (SWAP_CLUSTER_MAX, the most one reclaim pass holds), an upper bound; shootdownsLowerBound counts one page per batch. Migration batches take their size from the call (move_pages nr_pages, mbind len) in chunks of ${chunk} pages.`,
+          'Each page goes to the CPUs that ran the batch\'s flush with a user mm loaded (the traced kernel\'s choice at the batch flush): tasks a per-page kernel puts to sleep on migration entries sooner still take flushes here.',
+          'flush_tlb_batched_pending() flushes (the first full flush of an munmap/mprotect/madvise/exit after batched unmaps of its mm) are dropped: a kernel that does not batch never pays them.',
         );
-        return tally.outcome(false);
+        return out;
       },
     };
   },

@@ -58,6 +58,8 @@ export interface PolicyOutcome {
   cpuTimeSavedUs: number;
   extra: Record<string, number | string | boolean | null>;
   notes: string[];
+  /** shootdowns and IPIs by the cause of the requests they were sent for (Tally.send's `cause`), when the policy says */
+  byCause?: Array<{ cause: string; shootdowns: number; ipis: number }>;
 }
 
 export interface PolicyRun {

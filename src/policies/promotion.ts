@@ -11,14 +11,22 @@
 // kernels" holds only for promotions from PROT_NONE; the 6.18 mt-mixed capture shows one flush per
 // RO -> RW mprotect (the "relaxed" RW handling of Amit's 2022 RFC was not merged).
 //
+// The rule replayed is the one the counterfactual `promotion` kernel implements
+// (../shared/capture/counterfactual/promotion.patch: change_pte_range() calls pte_needs_flush() with
+// _PAGE_RW of the new PTE ORed into the old one): a PTE change that only sets _PAGE_RW needs no
+// flush. _PAGE_NX stays in flush_on_change, so adding or removing PROT_EXEC still flushes: R -> RX
+// and RW -> RWX clear _PAGE_NX and flush there too (a superset test on PROT_* bits called those
+// promotions).
+//
 // Replay: a per-mm protection map (page-aligned intervals -> PROT_* bits) is built from the mprotect()
 // calls seen in the trace; munmap() and mremap() forget the ranges they remove (the trace has no mmap
 // addresses). At each mprotect() entry the new protection is compared with the map over the whole
-// range, then the map is updated. A flush request caused by that mprotect (same task, before its next
-// syscall) is
-//   - avoidable when every byte of the range had a known old protection and new ⊇ old everywhere;
+// range (pteChange()), then the map is updated. A flush request caused by that mprotect (same task,
+// before its next syscall) is
+//   - avoidable when every byte of the range had a known old protection, some part only gains
+//     PROT_WRITE and no part loses access, loses PROT_WRITE or changes PROT_EXEC;
 //   - `undecidable` when part of the range has no known protection (no earlier mprotect of it);
-//   - kept otherwise (a real demotion: the flush is needed).
+//   - kept otherwise (the flush is needed), and always when it is flush_tlb_batched_pending()'s.
 // Avoidable requests disappear entirely: local flush, callbacks and IPIs.
 
 import type { FlushRequest, ModelEvent, SyscallModelEvent } from '../model/types.js';
@@ -103,6 +111,27 @@ export class ProtectionMap {
 
 type Verdict = 'promotion' | 'demotion' | 'undecidable';
 
+const PROT_WRITE = 2;
+const PROT_EXEC = 4;
+
+/**
+ * What an mprotect() from `oldProt` to `newProt` does to a present x86 PTE, by the bits
+ * pte_flags_need_flush() looks at (arch/x86/include/asm/tlbflush.h): 'none' (not present before:
+ * pte_needs_flush() is false; or no bit changes), 'rwSet' (only _PAGE_RW set: PROT_WRITE added,
+ * PROT_EXEC unchanged), 'flush' (present cleared, _PAGE_RW cleared, or _PAGE_NX changed: PROT_EXEC
+ * added or removed, R -> RX and RW -> RWX included). PROT_READ alone is present and NX; x86 has no
+ * present page that is not readable.
+ */
+export function pteChange(oldProt: number, newProt: number): 'none' | 'rwSet' | 'flush' {
+  if ((oldProt & PROT_MASK) === 0) return 'none';
+  if ((newProt & PROT_MASK) === 0) return 'flush';
+  if ((oldProt & PROT_EXEC) !== (newProt & PROT_EXEC)) return 'flush';
+  const w0 = (oldProt & PROT_WRITE) !== 0;
+  const w1 = (newProt & PROT_WRITE) !== 0;
+  if (w0 && !w1) return 'flush';
+  return !w0 && w1 ? 'rwSet' : 'none';
+}
+
 // not `& ~(PAGE - 1)`: bitwise operators truncate to 32 bits
 const pageStart = (start: number) => Math.floor(start / PAGE) * PAGE;
 const pageEnd = (start: number, len: number) => Math.ceil((start + len) / PAGE) * PAGE;
@@ -132,7 +161,7 @@ const TASK_TABLE_PRUNE = 4096;
 export const promotion: PolicyDefinition = {
   name: 'promotion',
   title: 'P5 no flush on permission promotion (Amit RFC 03)',
-  rule: 'A flush inside an mprotect() whose new protection is a superset of the old one over the whole range is skipped (the stale entry only causes a spurious fault); unknown old protection is undecidable.',
+  rule: 'A flush inside an mprotect() whose only PTE change is setting _PAGE_RW (PROT_WRITE added, PROT_EXEC unchanged) is skipped (the stale read-only entry only causes a spurious fault); a change of _PAGE_NX (PROT_EXEC) or a removed permission still flushes; unknown old protection is undecidable.',
   source: 'Nadav Amit, RFC "TLB batching consolidation and enhancements" (2021), patch 03 "mm/mprotect: do not flush on permission promotion"; x86 pte_needs_flush() (5.19) merged only the not-present part',
   risk: 'arch-dependent',
   riskReason: 'relies on the architecture dropping the stale entry on the permission fault and re-walking the page table (spurious-fault handling); x86 does, but mainline skips only PROT_NONE promotions',
@@ -213,7 +242,10 @@ export const promotion: PolicyDefinition = {
           const old = map.lookup(s, end);
           let verdict: Verdict;
           if (old === null) verdict = 'undecidable';
-          else verdict = old.every((o) => (p & o) === o) ? 'promotion' : 'demotion';
+          else {
+            const changes = old.map((o) => pteChange(o, p));
+            verdict = changes.some((c) => c === 'flush') ? 'demotion' : changes.some((c) => c === 'rwSet') ? 'promotion' : 'demotion';
+          }
           n.mprotectCalls++;
           if (verdict === 'promotion') n.mprotectPromotions++;
           else if (verdict === 'demotion') n.mprotectDemotions++;
@@ -245,7 +277,7 @@ export const promotion: PolicyDefinition = {
       const t = tasks.size > 0 ? tasks.get(req.pid) : undefined;
       if (t !== undefined) t.name = ''; // a repeated call after a flush is a new call
       const verdict = t !== undefined ? t.verdict : null;
-      if (req.kind === 'tableSync' || verdict === null || req.ts < t!.verdictTs || (req.cause !== 'mprotect' && req.cause !== 'pkey_mprotect')) {
+      if (req.kind === 'tableSync' || req.batchedPending || verdict === null || req.ts < t!.verdictTs || (req.cause !== 'mprotect' && req.cause !== 'pkey_mprotect')) {
         tally.keepAsObserved(req);
         return;
       }

@@ -216,6 +216,8 @@ export class Tally {
   /** observed queue -> entry latency, for callbacks the kernel did not send */
   private latencySum = 0;
   private latencyN = 0;
+  /** per request cause: [shootdowns, hardware IPIs, callbacks] (the IPI unit is picked at the end) */
+  private byCause = new Map<string, [number, number, number]>();
 
   constructor(private readonly ctx: PolicyContext) {}
 
@@ -266,7 +268,7 @@ export class Tally {
     }
     // req.ipis is the kernel's own count (an ipi_send_cpumask may name CPUs in ways the per-target
     // flags do not show); only IPIs this policy makes necessary are added on top.
-    this.send(req.ts, cbs, req.ipis);
+    this.send(req.ts, cbs, req.ipis, req.cause);
   }
 
   /** The initiator's own flush under the policy (no IPI). */
@@ -278,14 +280,16 @@ export class Tally {
    * Queue callbacks at `ts`; returns the hardware IPIs they need. A kept observed target that had its
    * own IPI keeps it; one that rode along on a pending callback needs an IPI only if the policy dropped
    * that pending callback; a new target needs one unless the policy left a callback pending there.
+   * `cause`: the request cause they are counted under in the outcome's byCause.
    */
-  send(ts: number, cbs: readonly Callback[], observedIpis?: number): number {
+  send(ts: number, cbs: readonly Callback[], observedIpis?: number, cause?: string): number {
     if (cbs.length === 0) {
       // a direct local flush (most requests): only the kernel's own IPI count, if any
       const n = observedIpis ?? 0;
       if (n > 0) {
         this.ipis += n;
         this.addIpiSeries(ts, n, 0);
+        if (cause !== undefined) this.countCause(cause, 0, n);
       }
       return n;
     }
@@ -318,9 +322,21 @@ export class Tally {
     this.ipis += ipis;
     this.callbacks += shootdowns;
     this.shootdowns += shootdowns;
+    if (cause !== undefined) this.countCause(cause, shootdowns, ipis);
     if (shootdowns > 0) this.ctx.series.add('shootdowns', ts, shootdowns);
     this.addIpiSeries(ts, ipis, shootdowns);
     return ipis;
+  }
+
+  private countCause(cause: string, shootdowns: number, ipis: number): void {
+    let c = this.byCause.get(cause);
+    if (c === undefined) {
+      c = [0, 0, 0];
+      this.byCause.set(cause, c);
+    }
+    c[0] += shootdowns;
+    c[1] += ipis;
+    c[2] += shootdowns;
   }
 
   /** The policy does not queue this observed callback (avoided, deferred or merged elsewhere). */
@@ -387,7 +403,9 @@ export class Tally {
         `This machine flushes other CPUs by hypercall: no flush IPIs to avoid. Under this policy ${this.remoteRequests} remote flush requests for ${this.remoteCpus} CPUs, against ${this.baseRemoteRequests} for ${this.baseRemoteCpus} as traced (the CPUs of a hypercall are those should_flush_tlb() picks; the cost model counts no IPI and no hypercall cost).`,
       );
     }
+    const byCause = [...this.byCause].map(([cause, [shootdowns, hw, callbacks]]) => ({ cause, shootdowns: unit === 'hypercall' ? 0 : shootdowns, ipis: pick(hw, callbacks) }));
     return {
+      byCause,
       requests: this.requests,
       shootdowns: unit === 'hypercall' ? 0 : this.shootdowns,
       ipis,

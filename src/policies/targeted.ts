@@ -11,29 +11,49 @@
 //   }
 //
 // P2 applies that filter to EVERY flush, including those the kernel sends unfiltered because page
-// tables were freed (6.15+: every flush_tlb_range(), so mremap, fork's dup_mmap, ...). Per target:
-//   - kept when the callback proves the mm was loaded and not lazy when it ran (tlb_flush 1: ranged,
-//     full, or pages=0): a running or switching CPU;
-//   - kept when the CPU ran the mm, not lazily, at request time (an empty callback included), or
-//     when the model does not know what that CPU had loaded;
-//   - avoided otherwise: every remote reason 5 (mm not loaded), every lazy CPU (tlb_flush 0 inside the
-//     handler: switch to init_mm), and callbacks on CPUs not running the mm that did nothing.
+// tables were freed (flush_tlb_range() passes freed_tables = true in 6.12 and 6.15+, so mremap,
+// fork's dup_mmap, khugepaged's pmdp_collapse_flush(), ...). Per target, as should_flush_tlb()
+// sees the CPU when the flush is sent (stateAtSend(): the model's snapshot at request time, not
+// the callback's later view: an IPI can arrive after the CPU went idle):
+//   - kept when the CPU ran the mm, not lazily, or was switching to it, or when the model does not
+//     know what that CPU had loaded (then the callback's own evidence decides);
+//   - avoided otherwise: every remote reason 5 (mm not loaded), every lazy CPU, and callbacks on
+//     CPUs not running the mm.
 // A skipped CPU needs no extra flush: it catches up in switch_mm_irqs_off() when it next loads the mm,
 // exactly as the kernel's filtered path relies on.
 //
 // Table-free sync (tlb_remove_table_sync_one() -> smp_call_function(tlb_remove_table_smp_sync) to
 // every other online CPU): only CPUs inside a lockless page-table walk (GUP-fast, with IRQs off) of
-// that mm need it, and those are not traced. Reported as bounds: upper = non-lazy CPUs running that
-// mm (a lockless walker of current->mm runs it), lower = 0. Dropped altogether when the flush just
-// before it (same initiator CPU, within syncWindowUs) already IPI'd every CPU in mm_cpumask: Yang's
-// "flush implies IPI". The headline `ipis` uses the upper bound.
+// that mm need it, and those are not traced; such a walker runs the mm, not lazily. Dropped when the
+// task's previous request was a flush of that mm (collapse_huge_page(): pmdp_collapse_flush() then
+// the sync, nothing between, no timer): its IPIs already reached every CPU that can walk the mm
+// (Yang's "flush implies IPI"). Otherwise bounded: upper = non-lazy CPUs running that mm, lower = 0;
+// the headline `ipis` uses the upper bound. `tableSync=kernel` leaves syncs as traced (the
+// counterfactual `targeted` kernel changes only the freed-tables clause).
 //
 // Caveat: without trimming, the 6.14+ lazy mm_cpumask only grows; the kernel grants trim_cpumask at
 // most once a second per mm because an untrimmed mask cost 13.2% in will-it-scale tlb_flush2.
 
-import type { FlushRequest } from '../model/types.js';
+import type { FlushRequest, TargetRecord } from '../model/types.js';
 import type { PolicyDefinition } from './policy.js';
-import { kernelMask, localPages, Tally, targetPages, targetState, type Callback } from './replay.js';
+import { localPages, Tally, targetPages, targetState, type Callback, type TargetState } from './replay.js';
+
+/**
+ * What should_flush_tlb() sees, at send time: the CPU as the request found it (the model's
+ * snapshot), not as the callback found it later. An IPI can take milliseconds (under emulation,
+ * tens): a CPU running the mm when the flush was sent may be idle, lazy, when it arrives, and
+ * switch to init_mm (tlb_flush 0), and one idle then may be running by the time. Only a CPU whose
+ * state the model does not know falls back to the callback's own evidence (targetState()).
+ */
+export function stateAtSend(req: FlushRequest, t: TargetRecord): TargetState {
+  const s = req.snapshot;
+  if (s.known === undefined || s.known[t.cpu] !== 1) return targetState(req, t);
+  if (s.lazy[t.cpu] === 1) return 'lazy';
+  if (req.mm === 0 || s.loadedMm[t.cpu] === req.mm) return 'running';
+  // another mm loaded, yet the callback found this one loaded and flushed it: switching at send
+  // (LOADED_MM_SWITCHING: should_flush_tlb() keeps it)
+  return t.outcome === 'ranged' || t.outcome === 'full' || t.outcome === 'zero' ? 'running' : 'notLoaded';
+}
 
 export const targeted: PolicyDefinition = {
   name: 'targeted',
@@ -43,13 +63,13 @@ export const targeted: PolicyDefinition = {
   risk: 'arch-dependent',
   riskReason: 'skipping CPUs that do not have the mm loaded is always safe; skipping lazy CPUs when page tables were freed relies on the architecture not walking freed tables speculatively (x86 sends that IPI for this reason); the table-sync bound relies on lockless walkers running the mm with IRQs off',
   params: [
-    { key: 'syncWindowUs', default: 1000, description: 'a table sync within this many microseconds after a flush of the same mm from the same CPU counts as "right after" it (flush implies IPI)' },
+    { key: 'tableSync', default: 'yang', description: "'yang': table-free syncs go only to CPUs that may be in a lockless walk, none right after a flush of the same mm (Lance Yang's series); 'kernel': left as traced (only the freed-tables clause, what the counterfactual `targeted` kernel changes)" },
   ],
   create(ctx) {
     const tally = new Tally(ctx);
-    const windowNs = Number(ctx.params.syncWindowUs) * 1000;
-    /** the last flush request started on each CPU */
-    const lastFlushOnCpu: Array<FlushRequest | undefined> = [];
+    const yang = String(ctx.params.tableSync) !== 'kernel';
+    /** each task's last request (a table sync right after a flush is that flush's) */
+    const lastRequestOfTask = new Map<number, FlushRequest>();
     const n = {
       avoidedWrongCpu: 0,
       avoidedLazy: 0,
@@ -71,7 +91,7 @@ export const targeted: PolicyDefinition = {
       const send: Callback[] = [];
       for (const t of req.targets) {
         const c = t.cpu;
-        const state = targetState(req, t);
+        const state = stateAtSend(req, t);
         if (state === 'running' || state === 'unknown') {
           n.kept++;
           send.push({ cpu: c, pages: targetPages(t), observed: t, shootdown: true });
@@ -84,26 +104,31 @@ export const targeted: PolicyDefinition = {
           if (req.freedTables === true) n.avoidedLazyFreedTables++;
         } else n.avoidedNotRunning++;
       }
-      tally.send(req.ts, send);
+      tally.send(req.ts, send, undefined, req.cause);
     }
 
+    /**
+     * tlb_remove_table_sync_one(): smp_call_function() to every other online CPU, so that no CPU is
+     * still inside a lockless page-table walk (GUP-fast, IRQs off) of the table being freed. Only a
+     * CPU running the mm, not lazily, can be in such a walk of it (GUP-fast walks current->mm).
+     * When the task's previous request was a flush of that mm (collapse_huge_page():
+     * pmdp_collapse_flush() then tlb_remove_table_sync_one(), nothing between), that flush's IPIs
+     * already waited for every such CPU (this policy keeps exactly those): the sync is dropped
+     * ("flush implies IPI"). Otherwise the bound: upper = the non-lazy CPUs running the mm.
+     */
     function onTableSync(req: FlushRequest): void {
       n.tableSyncRequests++;
       n.tableSyncCallbacksObserved += req.targets.filter((t) => t.outcome === 'tableSync').length;
-      const prev = lastFlushOnCpu[req.cpu];
-      const before = prev !== undefined && req.ts - prev.ts <= windowNs ? prev : undefined;
+      if (!yang) {
+        tally.keepAsObserved(req);
+        return;
+      }
+      const before = lastRequestOfTask.get(req.pid);
       const mm = req.mm !== 0 ? req.mm : (before?.mm ?? 0);
-      // flush implies IPI: the previous flush of this mm already interrupted every CPU in mm_cpumask
-      if (before !== undefined && mm !== 0 && before.mm === mm && before.kind === 'remote') {
-        const mask = kernelMask(before, ctx.model.lazyCpumask);
-        const hit = new Set(before.targets.map((t) => t.cpu));
-        let all = true;
-        for (let c = 0; c < mask.length; c++) if (mask[c] && c !== before.cpu && !hit.has(c)) all = false;
-        if (all) {
-          n.tableSyncDropped++;
-          for (const t of req.targets) tally.drop(req, t);
-          return;
-        }
+      if (before !== undefined && mm !== 0 && before.mm === mm && before.kind !== 'tableSync') {
+        n.tableSyncDropped++;
+        for (const t of req.targets) tally.drop(req, t);
+        return;
       }
       // upper bound: non-lazy CPUs running that mm; unknown mm: cannot narrow the observed set
       const s = req.snapshot;
@@ -121,7 +146,7 @@ export const targeted: PolicyDefinition = {
       });
       for (const t of req.targets) if (!upper.includes(t.cpu)) tally.drop(req, t);
       n.tableSyncCallbacksUpper += upper.length;
-      tableSyncIpisUpper += tally.send(req.ts, send);
+      tableSyncIpisUpper += tally.send(req.ts, send, undefined, req.cause);
     }
 
     return {
@@ -131,10 +156,8 @@ export const targeted: PolicyDefinition = {
         const req = e.req;
         tally.observe(req);
         if (req.kind === 'tableSync') onTableSync(req);
-        else {
-          onFlush(req);
-          lastFlushOnCpu[req.cpu] = req;
-        }
+        else onFlush(req);
+        lastRequestOfTask.set(req.pid, req);
       },
       finish() {
         const out = tally.outcome(false);

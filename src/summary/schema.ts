@@ -242,6 +242,12 @@ export const PolicyResult = z.object({
   params: z.record(z.string(), z.union([z.number(), z.string(), z.boolean()])),
   /** checked against a real kernel? (absent in summaries before it was added) */
   validation: PolicyValidation.optional(),
+  /**
+   * shootdowns and IPIs by the cause of the requests they were sent for (munmap, move_pages,
+   * kswapd, ...), like observed.byCause; callbacks of no visible request are not in it (absent in
+   * older summaries)
+   */
+  byCause: z.array(z.object({ cause: z.string(), shootdowns: z.number(), ipis: z.number() })).optional(),
 });
 export type PolicyResult = z.infer<typeof PolicyResult>;
 

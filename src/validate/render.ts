@@ -5,7 +5,7 @@
 
 import { POLICIES } from '../policies/index.js';
 import type { PolicyValidation } from '../summary/schema.js';
-import { NO_KERNEL, OBSERVED_CHECK } from './experiments.js';
+import { NO_KERNEL, OBSERVED_CHECK, UNCHECKED_PART } from './experiments.js';
 import type { Counts, ExperimentResult } from './run.js';
 
 const fmt = (n: number | null, digits: number): string => (n === null || !Number.isFinite(n) ? 'n/a' : n.toFixed(digits));
@@ -19,7 +19,7 @@ export function markdownTable(results: readonly ExperimentResult[]): string {
   const rows: string[][] = [];
   for (const r of results) {
     const ex = r.experiment;
-    const what = ex.policy === OBSERVED_CHECK ? `\`${ex.baseline}\` vs /proc/interrupts` : `\`${ex.baseline}\` -> \`${ex.real}\``;
+    const what = (ex.policy === OBSERVED_CHECK ? `\`${ex.baseline}\` vs /proc/interrupts` : `\`${ex.baseline}\` -> \`${ex.real}\``) + (r.view === 'all flushes' ? '' : ` (${r.view})`);
     if (r.skipped !== null) {
       rows.push([ex.policy, what, '-', r.unit, '', '', '', `skipped: ${r.skipped}`, '', '', '', '']);
       continue;
@@ -52,9 +52,9 @@ export function terminalTable(results: readonly ExperimentResult[]): string {
   const rows: string[][] = [head];
   for (const r of results) {
     const ex = r.experiment;
-    const what = ex.policy === OBSERVED_CHECK ? `${ex.baseline} vs /proc/interrupts` : `${ex.baseline} -> ${ex.real.split('/').slice(-2, -1)[0] ?? ex.real}`;
+    const what = (ex.policy === OBSERVED_CHECK ? `${ex.baseline} vs /proc/interrupts` : `${ex.baseline} -> ${ex.real.split('/').slice(-2, -1)[0] ?? ex.real}`) + (r.view === 'all flushes' ? '' : ` [${r.view}]`);
     if (r.skipped !== null) {
-      rows.push([ex.policy, what, '-', `skipped: ${r.skipped}`, '', '', '']);
+      rows.push([ex.policy, what, '-', '', '', '', `skipped: ${r.skipped}`]);
       continue;
     }
     for (const f of r.formats) {
@@ -98,7 +98,7 @@ export function policyValidations(results: readonly ExperimentResult[]): Record<
       continue;
     }
     const experiments = mine.map((r) => ({
-      id: r.experiment.id,
+      id: r.view === 'all flushes' ? r.experiment.id : `${r.experiment.id} [${r.view}]`,
       baseline: r.experiment.baseline,
       real: r.experiment.real,
       unit: r.unit,
@@ -107,10 +107,11 @@ export function policyValidations(results: readonly ExperimentResult[]): Record<
     }));
     const sd = mine.flatMap((r) => r.formats.map((f) => f.error.shootdowns));
     const ipi = mine.flatMap((r) => r.formats.map((f) => f.error.ipis));
+    const nExperiments = new Set(mine.map((r) => r.experiment.id)).size;
     const text =
       def.name === OBSERVED_CHECK
-        ? `remote flush callbacks checked against /proc/interrupts on ${mine.length} captures: ${range(sd)}`
-        : `checked against a kernel that does it on ${mine.length} experiment${mine.length === 1 ? '' : 's'}: shootdowns ${range(sd)}, IPIs ${range(ipi)} of the real kernel per unit of work (estimate / real)`;
+        ? `remote flush callbacks checked against /proc/interrupts on ${nExperiments} captures: ${range(sd)}`
+        : `checked against a kernel that does it on ${nExperiments} experiment${nExperiments === 1 ? '' : 's'}: shootdowns ${range(sd)}, IPIs ${range(ipi)} of the real kernel per unit of work (estimate / real)${UNCHECKED_PART[def.name] ? `; ${UNCHECKED_PART[def.name]}` : ''}`;
     out[def.name] = { status: 'checked', text, experiments };
   }
   return out;

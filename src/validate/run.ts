@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { analyzeTrace } from '../pipeline/analyze.js';
 import type { Summary } from '../summary/schema.js';
 import { EXPERIMENTS, OBSERVED_CHECK, type Experiment } from './experiments.js';
-import { unitOf } from './units.js';
+import { unitOf, viewsOf, type WorkView } from './units.js';
 
 /** the files of one recording, and the name a table gives each */
 export const FORMATS = [
@@ -42,6 +42,8 @@ export interface FormatResult {
 
 export interface ExperimentResult {
   experiment: Experiment;
+  /** which flushes are compared: 'all flushes', or those of the work's own calls (units.ts) */
+  view: string;
   unit: string;
   baselineUnits: number;
   realUnits: number;
@@ -57,6 +59,8 @@ interface Truth {
   recording?: { tlbIrqDeltaPerCpu?: number[] };
   kernel?: string;
 }
+
+type Analyze = (path: string, params?: Readonly<Record<string, string | number>>) => Promise<Summary>;
 
 export interface ValidateOptions {
   /** directories holding the captures (the first that has a capture wins) */
@@ -82,12 +86,13 @@ const ratio = (a: number | null, b: number | null): number | null => (a === null
 
 export async function runValidation(opts: ValidateOptions): Promise<ExperimentResult[]> {
   const cache = new Map<string, Promise<Summary>>();
-  const analyze = (path: string): Promise<Summary> => {
-    let p = cache.get(path);
+  const analyze: Analyze = (path, params) => {
+    const key = params === undefined ? path : `${path} ${JSON.stringify(params)}`;
+    let p = cache.get(key);
     if (p === undefined) {
-      opts.progress?.(path);
-      p = analyzeTrace([path], { ingestThread: 'main' });
-      cache.set(path, p);
+      opts.progress?.(params === undefined ? path : `${path} (${Object.entries(params).map(([k, v]) => `${k}=${v}`).join(', ')})`);
+      p = analyzeTrace([path], { ingestThread: 'main', ...(params !== undefined ? { params } : {}) });
+      cache.set(key, p);
     }
     return p;
   };
@@ -96,7 +101,7 @@ export async function runValidation(opts: ValidateOptions): Promise<ExperimentRe
   const results: ExperimentResult[] = [];
   for (const ex of EXPERIMENTS) {
     if (!wanted(ex.policy)) continue;
-    results.push(await runExperiment(ex, opts.roots, analyze));
+    for (const view of viewsOf(ex.workload)) results.push(await runExperiment(ex, view, opts.roots, analyze));
   }
   if (wanted(OBSERVED_CHECK)) {
     // the baseline replay against /proc/interrupts, on every capture the experiments read
@@ -112,11 +117,22 @@ export async function runValidation(opts: ValidateOptions): Promise<ExperimentRe
   return results;
 }
 
-async function runExperiment(ex: Experiment, roots: string[], analyze: (p: string) => Promise<Summary>): Promise<ExperimentResult> {
-  const unit = unitOf(ex.workload);
+/** shootdowns and TLB IPIs of the flushes `causes` names (null: all) in rows of { cause, shootdowns, ipis } */
+function ofCauses(rows: ReadonlyArray<{ cause: string; shootdowns: number; ipis: number }> | undefined, causes: readonly string[] | null, all: Counts): Counts {
+  if (causes === null) return all;
+  const out: Counts = { shootdowns: 0, ipis: 0 };
+  for (const r of rows ?? []) {
+    if (!causes.includes(r.cause)) continue;
+    out.shootdowns += r.shootdowns;
+    out.ipis = out.ipis! + r.ipis;
+  }
+  return out;
+}
+
+async function runExperiment(ex: Experiment, view: WorkView, roots: string[], analyze: Analyze): Promise<ExperimentResult> {
   const base = findCapture(roots, ex.baseline);
   const real = findCapture(roots, ex.real);
-  const out: ExperimentResult = { experiment: ex, unit: unit.label, baselineUnits: 0, realUnits: 0, baselinePerUnit: null, formats: [], skipped: null };
+  const out: ExperimentResult = { experiment: ex, view: view.name, unit: view.label, baselineUnits: 0, realUnits: 0, baselinePerUnit: null, formats: [], skipped: null };
   if (base === null || real === null) {
     out.skipped = `capture ${base === null ? ex.baseline : ex.real} not found under ${roots.join(', ')}`;
     return out;
@@ -127,19 +143,28 @@ async function runExperiment(ex: Experiment, roots: string[], analyze: (p: strin
     out.skipped = `no workloadResult in ${!baseResult ? ex.baseline : ex.real}/truth.json`;
     return out;
   }
-  out.baselineUnits = unit.count(baseResult);
-  out.realUnits = unit.count(realResult);
+  out.baselineUnits = await view.count(base, baseResult);
+  out.realUnits = await view.count(real, realResult);
+  if (!(out.baselineUnits > 0) || !(out.realUnits > 0)) {
+    out.skipped = `no ${view.label} in ${!(out.baselineUnits > 0) ? ex.baseline : ex.real}`;
+    return out;
+  }
   for (const f of FORMATS) {
     const bp = join(base, f.file);
     const rp = join(real, f.file);
     if (!existsSync(bp) || !existsSync(rp)) continue;
-    const b = await analyze(bp);
+    const b = await analyze(bp, ex.params);
     const r = await analyze(rp);
     const p = b.policies[ex.policy];
     if (p === undefined) throw new Error(`policy '${ex.policy}' was not replayed on ${bp}`);
-    const estimate: Counts = { shootdowns: p.shootdowns, ipis: p.ipis };
-    const realCounts: Counts = { shootdowns: r.observed.remoteShootdowns.total, ipis: r.observed.ipis.tlb };
-    if (out.baselinePerUnit === null) out.baselinePerUnit = perUnit({ shootdowns: b.observed.remoteShootdowns.total, ipis: b.observed.ipis.tlb }, out.baselineUnits);
+    const estimate = ofCauses(p.byCause, view.causes, { shootdowns: p.shootdowns, ipis: p.ipis });
+    // per cause, the real side as the `observed` replay counts it (observed.byCause counts table-sync
+    // callbacks as shootdowns; policies count flush callbacks only)
+    const realCounts = ofCauses(r.policies[OBSERVED_CHECK]?.byCause, view.causes, { shootdowns: r.observed.remoteShootdowns.total, ipis: r.observed.ipis.tlb });
+    if (out.baselinePerUnit === null) {
+      const baseCounts = ofCauses(b.policies[OBSERVED_CHECK]?.byCause, view.causes, { shootdowns: b.observed.remoteShootdowns.total, ipis: b.observed.ipis.tlb });
+      out.baselinePerUnit = perUnit(baseCounts, out.baselineUnits);
+    }
     out.formats.push(compare(f.name, estimate, realCounts, out.baselineUnits, out.realUnits));
   }
   if (out.formats.length === 0) out.skipped = `no trace format present in both ${ex.baseline} and ${ex.real}`;
@@ -147,7 +172,7 @@ async function runExperiment(ex: Experiment, roots: string[], analyze: (p: strin
 }
 
 /** The observed replay of one capture against its /proc/interrupts "TLB shootdowns" deltas. */
-async function runObservedCheck(capture: string, workload: string, roots: string[], analyze: (p: string) => Promise<Summary>): Promise<ExperimentResult> {
+async function runObservedCheck(capture: string, workload: string, roots: string[], analyze: Analyze): Promise<ExperimentResult> {
   const unit = unitOf(workload);
   const experiment: Experiment = {
     id: `observed: ${capture} vs /proc/interrupts`,
@@ -157,7 +182,7 @@ async function runObservedCheck(capture: string, workload: string, roots: string
     workload,
     change: 'none: the traced kernel itself, whose flush callbacks /proc/interrupts counts',
   };
-  const out: ExperimentResult = { experiment, unit: unit.label, baselineUnits: 0, realUnits: 0, baselinePerUnit: null, formats: [], skipped: null };
+  const out: ExperimentResult = { experiment, view: 'all flushes', unit: unit.label, baselineUnits: 0, realUnits: 0, baselinePerUnit: null, formats: [], skipped: null };
   const dir = findCapture(roots, capture);
   if (dir === null) {
     out.skipped = `capture ${capture} not found under ${roots.join(', ')}`;
