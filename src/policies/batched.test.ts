@@ -1,80 +1,117 @@
-// P3 batched (Gorman): a hand-built trace, 3 CPUs. kcompactd0 (kernel thread, CPU0) migrates pages of
-// app (tgid 100) one at a time, as 6.1 does: each page is its own flush request (tlb_flush 4 pages:1)
-// with one callback to CPU1, where app-101 runs (tlb_flush 1 pages:1). app-102 runs on CPU2.
+// P3 batched: hand-built traces, 3 CPUs, of a kernel that flushes page by page (as 6.1 migration, or
+// the counterfactual `nobatch` kernel). app (tgid 100): app-100 on CPU0, app-101 on CPU1, app-102 on
+// CPU2, all running (mm_cpumask {0,1,2}).
 //
-//   K1..K5  five single-page flushes 10 us apart, then a 2 ms pause (> gapUs = 1000)
-//   K6..K8  three more, then kcompactd0 is switched out on CPU0 (initiator switch)
-//   P1,P2   app-101 madvise(MADV_PAGEOUT = 0x15): two single-page flushes to CPU2 (+ local)
-//   D1      app-101 madvise(MADV_DONTNEED = 4): flush to CPU2 — never batched (ends P1,P2's batch)
-//   M1      app-101 munmap: flush to CPU2 — never batched
-// Observed: 12 requests, 12 shootdowns, 12 IPIs (one ipi_send_cpu each).
-// P3 (batchPages 32): batch A = K1..K5 (ends at the pause), B = K6..K8 (ends at the switch),
-// C = P1,P2 (ends at D1); each batch is one full flush with one callback: A, B -> CPU1, C -> CPU2.
-// -> 5 requests (A, B, C, D1, M1), 5 shootdowns, 5 IPIs: 7 and 7 avoided. Every merged ranged flush
-// became full: 8 (K) + 2 (P targets) + 2 (P local) = 12 rangedToFull. 10 requests waited for their
-// batch (deferral delay count 10).
-// CPU time: +7 IPIs x 2 us = 14 us; flush work observed 8x100 + 2x100 + 2x100 ns = 1.2 us against
-// 4 full flushes x 5 us = 20 us (A, B, C's target, C's local) -> 14 + 1.2 - 20 = -4.8 us.
-// batchPages 4: A splits into K1..K4 and K5 -> 6 requests, 6 shootdowns.
-// causes=kcompactd: P1, P2 are not batched -> 6 requests (A, B, P1, P2, D1, M1).
+//   A  kcompactd0 (kernel thread, CPU0, app's mm kept lazily) migrates 8 pages one at a time:
+//      K1..K5 10 us apart, a 2 ms pause, kcompactd0 switched out and back, K6..K8. Each is a
+//      single-page flush (tlb_flush 4 pages:1) to CPUs 1 and 2 (tlb_flush 1 pages:1), no local part.
+//   B  app-100: move_pages(nr_pages 3): M1..M3; move_pages(nr_pages 2): M4, M5; each a single-page
+//      flush to CPUs 1 and 2 with a local one; then munmap: U, 4 pages to CPUs 1 and 2.
+//   C  app-101 (CPU1): madvise(MADV_PAGEOUT = 0x15): P1, P2, single-page flushes to CPUs 0 and 2;
+//      madvise(MADV_DONTNEED = 4): D, 4 pages to CPUs 0 and 2.
+// Observed: 17 requests, 34 shootdowns, 34 IPIs (one ipi_send_cpumask of 2 each).
+//
+// P3 (batchPages 32, migrationBatchPages 512): batches end at the kernel's points, never on a timer
+// or a context switch: A = K1..K8 (one reclaim pass: the pause and the switch do not end it; the
+// task's next flush of another kind, B's M1, does not concern kcompactd: A ends at the trace's end),
+// B1 = M1..M3 (ends at the next move_pages entry: a new migrate_pages() call), B2 = M4, M5 (ends at
+// the munmap entry), C = P1, P2 (ends at the madvise(DONTNEED) entry). Each is one full flush to
+// the non-lazy CPUs of its cpumask except its own: A -> {1,2}, B1, B2 -> {1,2}, C -> {0,2}.
+// app's mm had batched pages, so U's munmap and D's madvise each pay flush_tlb_batched_pending()
+// first: a full flush_tlb_mm() to mm_cpumask but self: {1,2} and {0,2}. U and D are kept.
+// -> requests A, B1, B2, pending, U, C, pending, D = 8; shootdowns 8 x 2 = 16, IPIs 16; avoided 18.
+// Deferred: 15 requests (deferral delays 15). Merged ranged flushes become full: K 8 x 2 targets,
+// M 5 x (local + 2 targets), P 2 x 3 -> 16 + 15 + 6 = 37 rangedToFull.
+// batchPages 4: A = K1..K4, K5..K8 -> 9 requests, 18 shootdowns.
+// migrationBatchPages 2: B1 = M1, M2 | M3 -> 9 requests, 18 shootdowns.
+// causes=kcompactd: only A is batched; A's pages are of no known mm (a kernel thread), so nothing
+// pays flush_tlb_batched_pending -> A + M1..M5 + U + P1, P2 + D = 10 requests, 2 + 10 + 2 + 4 + 2 = 20.
 
 import { describe, expect, it } from 'vitest';
-import { FtraceText, analyzeText, idle, thread, type Task } from '../../test/policies/ftrace-builder.js';
+import { FtraceText, analyzeText, idle, thread, type Target, type Task } from '../../test/policies/ftrace-builder.js';
 
 const app = [thread('app', 100, 100), thread('app', 101, 100), thread('app', 102, 100)] as const;
 const kcompactd: Task = { comm: 'kcompactd0', pid: 60, tgid: 60 };
 
-function batchedTrace(): FtraceText {
+const page = (cpu: number): Target => ({ cpu, task: app[cpu]!, outcome: { kind: 'ranged', pages: 1 } });
+const pages4 = (cpu: number): Target => ({ cpu, task: app[cpu]!, outcome: { kind: 'ranged', pages: 4 } });
+
+function perPageTrace(): FtraceText {
   const t = new FtraceText(3);
-  t.switchTo(1, app[0], -1).switchTo(1, app[1], null).switchTo(1, app[2], null).switchTo(1, app[1], null);
+  t.switchTo(0, app[0], -1).switchTo(0, app[1], null).switchTo(0, app[2], null).switchTo(0, app[0], null);
+  t.switchTo(1, app[1], -1);
   t.switchTo(2, app[2], -1);
-  t.switchTo(0, kcompactd, null);
   t.wait(100);
-  const migrate = () => t.shootdown(0, 1, [{ cpu: 1, task: app[1], outcome: { kind: 'ranged', pages: 1 } }], null).wait(10);
+  // A
+  t.switchTo(0, kcompactd, null).wait(50);
+  const migrate = () => t.shootdown(0, 1, [page(1), page(2)], null).wait(10);
   for (let i = 0; i < 5; i++) migrate();
   t.wait(2000);
+  t.switchTo(0, idle(0), null).wait(20).switchTo(0, kcompactd, null).wait(20);
   for (let i = 0; i < 3; i++) migrate();
-  t.switchTo(0, idle(0), null);
+  t.switchTo(0, app[0], null).wait(100);
+  // B
+  const move = () => t.shootdown(0, 1, [page(1), page(2)], { pages: 1 }).wait(20);
+  t.syscall(0, 'move_pages', 'pid: 0x0, nr_pages: 0x3, pages: 0x55d000, nodes: 0x55e000, status: 0x55f000, flags: 0x2');
+  for (let i = 0; i < 3; i++) move();
   t.wait(100);
-  const toCpu2 = (pages: number) => t.shootdown(1, pages, [{ cpu: 2, task: app[2], outcome: { kind: 'ranged', pages } }], { pages });
+  t.syscall(0, 'move_pages', 'pid: 0x0, nr_pages: 0x2, pages: 0x55d000, nodes: 0x55e000, status: 0x55f000, flags: 0x2');
+  for (let i = 0; i < 2; i++) move();
+  t.wait(100);
+  t.syscall(0, 'munmap', 'addr: 0x7f4627c00000, len: 0x4000');
+  t.shootdown(0, 4, [pages4(1), pages4(2)], { pages: 4 }).wait(100);
+  // C
   t.syscall(1, 'madvise', 'start: 0x7f4627b40000, len_in: 0x2000, behavior: 0x15');
-  toCpu2(1).wait(5);
-  toCpu2(1).wait(20);
+  t.shootdown(1, 1, [page(0), page(2)], { pages: 1 }).wait(20);
+  t.shootdown(1, 1, [page(0), page(2)], { pages: 1 }).wait(100);
   t.syscall(1, 'madvise', 'start: 0x7f4627c00000, len_in: 0x4000, behavior: 4');
-  toCpu2(4).wait(20);
-  t.syscall(1, 'munmap', 'addr: 0x7f4627c00000, len: 0x4000');
-  toCpu2(4).wait(100);
+  t.shootdown(1, 4, [pages4(0), pages4(2)], { pages: 4 }).wait(100);
+  return t;
+}
+
+/** A kernel that batches already: kswapd0's arch_tlbbatch_flush(), then one of its single-page flushes. */
+function batchingKernelTrace(): FtraceText {
+  const t = new FtraceText(3);
+  t.switchTo(1, app[1], -1);
+  t.switchTo(2, app[2], -1);
+  t.switchTo(0, { comm: 'kswapd0', pid: 80, tgid: 80 }, null).wait(100);
+  t.batchedFlush(0, [1, 2]).wait(100);
+  t.shootdown(0, 1, [page(1), page(2)], null).wait(100);
+  t.shootdown(0, 1, [page(1), page(2)], null).wait(100);
   return t;
 }
 
 describe('batched (P3)', () => {
-  it('turns reclaim-like flush runs into one full flush per batch', async () => {
-    const s = await analyzeText(batchedTrace(), { policies: ['observed', 'batched'] });
+  it('batches single-page unmap flushes per reclaim pass and per migrate_pages() call, and charges flush_tlb_batched_pending()', async () => {
+    const s = await analyzeText(perPageTrace(), { policies: ['observed', 'batched'] });
     expect([s.policies.observed!.shootdowns, s.policies.observed!.ipis]).toEqual([s.observed.remoteShootdowns.total, s.observed.ipis.tlb]);
-    expect(s.observed.requests).toBe(12);
-    expect(s.observed.remoteShootdowns.total).toBe(12);
-    expect(s.observed.ipis.tlb).toBe(12);
+    expect([s.observed.requests, s.observed.remoteShootdowns.total, s.observed.ipis.tlb]).toEqual([17, 34, 34]);
     const p = s.policies.batched!;
-    expect(p.requests).toBe(5);
-    expect(p.shootdowns).toBe(5);
-    expect(p.ipis).toBe(5);
-    expect(p.avoidedShootdowns).toBe(7);
-    expect(p.avoidedIpis).toBe(7);
-    expect(p.rangedToFull).toBe(12);
-    expect(p.extra).toMatchObject({ batches: 3, requestsBatched: 10, largestBatch: 5, passedThrough: 2 });
-    expect(p.deferralDelayUs?.count).toBe(10);
-    expect(p.cpuTimeSavedUs).toBe(-4.8);
+    expect([p.requests, p.shootdowns, p.ipis, p.avoidedShootdowns, p.avoidedIpis]).toEqual([8, 16, 16, 18, 18]);
+    expect(p.extra).toMatchObject({ batches: 4, requestsBatched: 15, largestBatch: 8, keptKernelBatches: 0, batchedPendingCharged: 2 });
+    expect(p.rangedToFull).toBe(37);
+    expect(p.deferralDelayUs?.count).toBe(15);
+    // by cause: A under kcompactd, B under move_pages, its pending flush and U under munmap, C and D's under madvise
+    expect(Object.fromEntries(p.byCause!.map((c) => [c.cause, c.shootdowns]))).toEqual({ kcompactd: 2, move_pages: 4, munmap: 4, madvise: 6 });
   });
 
-  it('ends a batch at batchPages', async () => {
-    const s = await analyzeText(batchedTrace(), { policies: ['batched'], params: { 'batched.batchPages': 4 } });
-    expect(s.policies.batched!.requests).toBe(6);
-    expect(s.policies.batched!.shootdowns).toBe(6);
+  it('ends a reclaim pass at batchPages and a migration chunk at migrationBatchPages', async () => {
+    const a = await analyzeText(perPageTrace(), { policies: ['batched'], params: { 'batched.batchPages': 4 } });
+    expect([a.policies.batched!.requests, a.policies.batched!.shootdowns]).toEqual([9, 18]);
+    const b = await analyzeText(perPageTrace(), { policies: ['batched'], params: { 'batched.migrationBatchPages': 2 } });
+    expect([b.policies.batched!.requests, b.policies.batched!.shootdowns]).toEqual([9, 18]);
   });
 
   it('batches only the chosen causes', async () => {
-    const s = await analyzeText(batchedTrace(), { policies: ['batched'], params: { 'batched.causes': 'kcompactd' } });
-    expect(s.policies.batched!.requests).toBe(6);
-    expect(s.policies.batched!.extra).toMatchObject({ batches: 2, requestsBatched: 8 });
+    const s = await analyzeText(perPageTrace(), { policies: ['batched'], params: { 'batched.causes': 'kcompactd' } });
+    expect([s.policies.batched!.requests, s.policies.batched!.shootdowns]).toEqual([10, 20]);
+    expect(s.policies.batched!.extra).toMatchObject({ batches: 1, requestsBatched: 8, batchedPendingCharged: 0 });
+  });
+
+  it('leaves a task whose kernel batches already as traced', async () => {
+    const s = await analyzeText(batchingKernelTrace(), { policies: ['batched'] });
+    const p = s.policies.batched!;
+    expect([p.requests, p.shootdowns]).toEqual([s.observed.requests, s.observed.remoteShootdowns.total]);
+    expect(p.extra).toMatchObject({ batches: 0, keptKernelBatches: 1 });
   });
 });

@@ -226,6 +226,8 @@ export const batched: PolicyDefinition = {
           cur.mask = grown;
         }
         for (let c = 0; c < m.length; c++) if (m[c]) cur.mask[c] = 1;
+        // the CPUs the kernel queued were in mm_cpumask (a kernel thread's flush names no mm: no mask)
+        for (const tg of req.targets) if (tg.cpu < cur.mask.length) cur.mask[tg.cpu] = 1;
         n.requestsBatched++;
       }
       if (t.chunkPages >= limit) {

@@ -40,6 +40,30 @@ function perPageTrace(): FtraceText {
   return t;
 }
 
+/**
+ * A 6.4+ kernel's page migration, 3 CPUs (app-100 on CPU0 moves pages, app-101/102 run on CPUs 1/2):
+ * move_pages(nr_pages 600) makes two batched flushes (migrate_pages_batch() chunks of 512 and 88
+ * pages: tlb_flush 4 pages -1, local tlb_flush 2, targets 1 and 2), then munmap pays
+ * flush_tlb_batched_pending() (a full flush to CPUs 1 and 2) before its own 4-page flush.
+ *   observed: 4 requests, 8 shootdowns, 8 IPIs
+ *   ladder-per-page: 512 + 88 single-page flushes to CPUs 1 and 2 (the call's size, not
+ *   pagesPerBatch), the pending flush dropped, munmap's kept: 601 requests, 1202 shootdowns and IPIs
+ */
+function migrationTrace(): FtraceText {
+  const t = new FtraceText(3);
+  t.switchTo(0, app[0], -1).switchTo(0, app[1], null).switchTo(0, app[2], null).switchTo(0, app[0], null);
+  t.switchTo(1, app[1], -1);
+  t.switchTo(2, app[2], -1);
+  t.wait(100);
+  t.syscall(0, 'move_pages', 'pid: 0x0, nr_pages: 0x258, pages: 0x55d000, nodes: 0x55e000, status: 0x55f000, flags: 0x2');
+  t.batchedFlush(0, [1, 2]).wait(100);
+  t.batchedFlush(0, [1, 2]).wait(100);
+  t.syscall(0, 'munmap', 'addr: 0x7f4627c00000, len: 0x4000');
+  t.shootdown(0, -1, [1, 2].map((c) => ({ cpu: c, task: app[c]!, outcome: { kind: 'full' as const } })), { pages: -1 }).wait(20);
+  t.shootdown(0, 4, [1, 2].map((c) => ({ cpu: c, task: app[c]!, outcome: { kind: 'ranged' as const, pages: 4 } })), { pages: 4 }).wait(100);
+  return t;
+}
+
 function noLazyFilterTrace(): FtraceText {
   const t = new FtraceText(4);
   t.switchTo(0, app[0], -1).switchTo(0, app[1], null).switchTo(0, app[2], null).switchTo(0, app[3], null).switchTo(0, app[0], null);
@@ -68,9 +92,20 @@ describe('ladder-per-page (pre-4.3)', () => {
     expect(s.observed.ipis.tlb).toBe(5);
     const p = s.policies['ladder-per-page']!;
     expect([p.requests, p.shootdowns, p.ipis, p.avoidedShootdowns, p.avoidedIpis]).toEqual([65, 129, 129, -124, -124]);
-    expect(p.extra).toMatchObject({ batchedRequests: 2, unrolledShootdowns: 128, pagesPerBatchAssumed: 32 });
+    // kswapd's batches are reclaim batches: pagesPerBatch each; the lower bound is one page per batch
+    // (observed: 5 shootdowns)
+    expect(p.extra).toMatchObject({ batchedRequests: 2, reclaimBatches: 2, migrationBatches: 0, unrolledShootdowns: 128, pagesPerBatchAssumed: 32, shootdownsLowerBound: 5 });
     expect(p.cpuTimeSavedUs).toBe(-237.2);
-    expect(p.notes.join(' ')).toMatch(/Assumption/);
+    expect(p.notes.join(' ')).toMatch(/Reclaim batches: the trace does not record how many pages/);
+  });
+
+  it('takes migration batch sizes from the call and drops flush_tlb_batched_pending()', async () => {
+    const s = await analyzeText(migrationTrace(), { policies: ['observed', 'ladder-per-page'] });
+    expect([s.observed.requests, s.observed.remoteShootdowns.total, s.observed.ipis.tlb]).toEqual([4, 8, 8]);
+    expect(s.observed.requestsByKind).toEqual({ remote: 2, localOnly: 0, batched: 2 });
+    const p = s.policies['ladder-per-page']!;
+    expect([p.requests, p.shootdowns, p.ipis]).toEqual([601, 1202, 1202]);
+    expect(p.extra).toMatchObject({ batchedRequests: 2, migrationBatches: 2, reclaimBatches: 0, unrolledPages: 600, batchedPendingDropped: 1 });
   });
 
   it('takes the pages per batch as a parameter', async () => {

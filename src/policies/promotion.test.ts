@@ -7,17 +7,18 @@
 //   3 mprotect(A, 0x4000, PROT_READ)          flush 4 pages: 3 -> 1 removes WRITE -> needed
 //   4 mprotect(A+0x2000, 0x4000, READ|WRITE)  flush 4 pages: half the range never seen -> undecidable
 //   5 munmap(A, 0x2000)                       flush 2 pages (not an mprotect: kept); A+0..0x1fff forgotten
-//   6 mprotect(A+0x2000, 0x2000, RWX)         no flush (3 -> 7: a promotion the kernel did not flush)
+//   6 mprotect(A+0x2000, 0x2000, RWX)         flush 2 pages: 3 -> 7 adds PROT_EXEC, clearing _PAGE_NX
+//                                             (flush_on_change): needed, though a superset of 3
 // Like the qemu captures, every mprotect is traced twice (raw_syscalls:sys_enter, then
 // syscalls:sys_enter_mprotect); the second must not count as a call of its own.
-// Observed: 5 requests, 5 shootdowns, 5 IPIs. P5: request 2 disappears -> 4 / 4 / 4, avoided 1 / 1.
-// mprotect calls 5 (promotions 2, demotions 1, undecidable 2); flushes inside an mprotect 4:
-// avoidable 1, undecidable 2, demotion 1. CPU time: 1 IPI x 2 us + (4 remote + 4 local entries) x
+// Observed: 6 requests, 6 shootdowns, 6 IPIs. P5: request 2 disappears -> 5 / 5 / 5, avoided 1 / 1.
+// mprotect calls 5 (promotions 1, demotions 2, undecidable 2); flushes inside an mprotect 5:
+// avoidable 1, undecidable 2, demotion 2. CPU time: 1 IPI x 2 us + (4 remote + 4 local entries) x
 // 100 ns = 2.8 us.
 
 import { describe, expect, it } from 'vitest';
 import { FtraceText, analyzeText, thread } from '../../test/policies/ftrace-builder.js';
-import { ProtectionMap, pageRange } from './promotion.js';
+import { ProtectionMap, pageRange, pteChange } from './promotion.js';
 
 const app = [thread('app', 100, 100), thread('app', 101, 100)] as const;
 
@@ -42,6 +43,7 @@ function promotionTrace(): FtraceText {
   t.syscall(0, 'munmap', 'addr: 0x7f0000000000, len: 0x2000');
   flush(2);
   mprotect('7f0000002000', '2000', 7);
+  flush(2);
   t.wait(100);
   return t;
 }
@@ -50,21 +52,36 @@ describe('promotion (P5)', () => {
   it('skips flushes of mprotect calls that only add permissions', async () => {
     const s = await analyzeText(promotionTrace(), { policies: ['observed', 'promotion'] });
     expect([s.policies.observed!.shootdowns, s.policies.observed!.ipis]).toEqual([s.observed.remoteShootdowns.total, s.observed.ipis.tlb]);
-    expect(s.observed.requests).toBe(5);
-    expect(s.observed.remoteShootdowns.total).toBe(5);
+    expect(s.observed.requests).toBe(6);
+    expect(s.observed.remoteShootdowns.total).toBe(6);
     const p = s.policies.promotion!;
-    expect([p.requests, p.shootdowns, p.ipis, p.avoidedShootdowns, p.avoidedIpis]).toEqual([4, 4, 4, 1, 1]);
+    expect([p.requests, p.shootdowns, p.ipis, p.avoidedShootdowns, p.avoidedIpis]).toEqual([5, 5, 5, 1, 1]);
     expect(p.extra).toEqual({
       mprotectCalls: 5,
-      mprotectPromotions: 2,
-      mprotectDemotions: 1,
+      mprotectPromotions: 1,
+      mprotectDemotions: 2,
       mprotectUndecidable: 2,
-      mprotectFlushes: 4,
+      mprotectFlushes: 5,
       avoidable: 1,
       undecidable: 2,
-      demotionFlushes: 1,
+      demotionFlushes: 2,
     });
     expect(p.cpuTimeSavedUs).toBe(2.8);
+  });
+});
+
+describe('pteChange', () => {
+  // PROT_READ 1, PROT_WRITE 2, PROT_EXEC 4; what pte_flags_need_flush() sees on x86
+  it('lets only a _PAGE_RW set through; NX changes and removals flush', () => {
+    expect(pteChange(1, 3)).toBe('rwSet'); // R -> RW
+    expect(pteChange(5, 7)).toBe('rwSet'); // RX -> RWX
+    expect(pteChange(1, 5)).toBe('flush'); // R -> RX clears _PAGE_NX
+    expect(pteChange(3, 7)).toBe('flush'); // RW -> RWX clears _PAGE_NX
+    expect(pteChange(5, 1)).toBe('flush'); // RX -> R sets _PAGE_NX
+    expect(pteChange(3, 1)).toBe('flush'); // RW -> R clears _PAGE_RW
+    expect(pteChange(3, 0)).toBe('flush'); // -> PROT_NONE: not present
+    expect(pteChange(0, 3)).toBe('none'); // from PROT_NONE: not present, pte_needs_flush() is false
+    expect(pteChange(3, 3)).toBe('none');
   });
 });
 

@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { POLICIES } from './index.js';
 import { DEFAULT_COST } from './cost.js';
+import { validationOf } from './validation.js';
 import { describe as describePolicy, renderPolicies } from '../cli/commands/policies.js';
 
 const NAMES = ['observed', 'generation', 'targeted', 'batched', 'deferred-a', 'deferred-b', 'promotion', 'ladder-per-page', 'ladder-no-lazy-filter'];
@@ -41,11 +42,13 @@ describe('policy registry', () => {
       expect(text).toContain(`${p.name} — ${p.title}`);
       expect(text).toContain(`risk: ${p.risk}`);
       for (const s of p.params) expect(text).toContain(`${p.name}.${s.key} = ${String(s.default)}`);
+      // whether its rule was checked against a real kernel (src/policies/validation.generated.ts)
+      expect(text).toContain(`checked against a real kernel: ${validationOf(p.name).text}`.replace(/\s+/g, ' '));
     }
     expect(describePolicy(POLICIES.find((p) => p.name === 'batched')!).params.map((s) => [s.key, s.default])).toEqual([
       ['batchPages', 32],
-      ['gapUs', 1000],
-      ['causes', 'kswapd,kcompactd,khugepaged,reclaim,migration,move_pages,migrate_pages,mbind,MADV_COLD,MADV_PAGEOUT'],
+      ['migrationBatchPages', 512],
+      ['causes', 'kswapd,kcompactd,khugepaged,reclaim,move_pages,migrate_pages,mbind,MADV_PAGEOUT'],
     ]);
   });
 });

@@ -14,7 +14,8 @@
 //        lazy mask: tlb_flush 5)            observed 2/2      P2: 1/1
 //   S3 right after R3, tlb_remove_table_sync_one() to CPUs 1,2,3: 3 IPIs, no shootdown. R3 already
 //        IPI'd every CPU of mm_cpumask (CPUs 1,2; CPU3 left it at R1's reason 5): dropped under P2.
-//   S4 5 ms later (CPU0 idled in between; no flush just before), another table sync: 3 IPIs observed; P2 upper bound =
+//   S4 5 ms later (app-100 was switched out for idle in between: not right after a flush), another
+//        table sync: 3 IPIs observed; P2 upper bound =
 //        non-lazy CPUs running app = {CPU1} -> 1 IPI; lower bound 0.
 // Totals: observed 6 shootdowns, 3+1+2+3+3 = 12 IPIs. P2: 3 shootdowns, 1+1+1+0+1 = 4 IPIs.
 // Avoided: 3 shootdowns (reason 5: 2 = R1 CPU3, R3 CPU2; lazy: 1 = R1 CPU2, page tables freed),
@@ -90,5 +91,13 @@ describe('targeted (P2)', () => {
     expect(p.fullFlushesAdded).toBe(0);
     // cost: 8 IPIs x 2 us; the avoided callbacks flushed nothing
     expect(p.cpuTimeSavedUs).toBe(16);
+  });
+
+  it('leaves table syncs as traced with tableSync=kernel (the flush clause alone, as the counterfactual kernel)', async () => {
+    const s = await analyzeText(targetedTrace(), { policies: ['targeted'], params: { 'targeted.tableSync': 'kernel' } });
+    const p = s.policies.targeted!;
+    // flushes as above (3 shootdowns, 1 + 1 + 1 IPIs); S3 and S4 keep their 3 IPIs each
+    expect([p.shootdowns, p.ipis]).toEqual([3, 9]);
+    expect(p.extra).toMatchObject({ tableSyncRequests: 2, tableSyncDropped: 0, tableSyncCallbacksUpper: 0 });
   });
 });

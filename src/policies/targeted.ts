@@ -25,9 +25,10 @@
 // Table-free sync (tlb_remove_table_sync_one() -> smp_call_function(tlb_remove_table_smp_sync) to
 // every other online CPU): only CPUs inside a lockless page-table walk (GUP-fast, with IRQs off) of
 // that mm need it, and those are not traced; such a walker runs the mm, not lazily. Dropped when the
-// task's previous request was a flush of that mm (collapse_huge_page(): pmdp_collapse_flush() then
-// the sync, nothing between, no timer): its IPIs already reached every CPU that can walk the mm
-// (Yang's "flush implies IPI"). Otherwise bounded: upper = non-lazy CPUs running that mm, lower = 0;
+// task's previous request, with no context switch of it between, was a flush of that mm
+// (collapse_huge_page(): pmdp_collapse_flush() then the sync; no timer): its IPIs already reached
+// every CPU that can walk the mm (Yang's "flush implies IPI"). Otherwise bounded: upper = non-lazy
+// CPUs running that mm, lower = 0;
 // the headline `ipis` uses the upper bound. `tableSync=kernel` leaves syncs as traced (the
 // counterfactual `targeted` kernel changes only the freed-tables clause).
 //
@@ -68,8 +69,10 @@ export const targeted: PolicyDefinition = {
   create(ctx) {
     const tally = new Tally(ctx);
     const yang = String(ctx.params.tableSync) !== 'kernel';
-    /** each task's last request (a table sync right after a flush is that flush's) */
+    /** each task's last request since it was last switched in (a table sync right after a flush is that flush's) */
     const lastRequestOfTask = new Map<number, FlushRequest>();
+    /** the task each CPU runs (the next of its last switch) */
+    const runningOn: number[] = [];
     const n = {
       avoidedWrongCpu: 0,
       avoidedLazy: 0,
@@ -111,8 +114,8 @@ export const targeted: PolicyDefinition = {
      * tlb_remove_table_sync_one(): smp_call_function() to every other online CPU, so that no CPU is
      * still inside a lockless page-table walk (GUP-fast, IRQs off) of the table being freed. Only a
      * CPU running the mm, not lazily, can be in such a walk of it (GUP-fast walks current->mm).
-     * When the task's previous request was a flush of that mm (collapse_huge_page():
-     * pmdp_collapse_flush() then tlb_remove_table_sync_one(), nothing between), that flush's IPIs
+     * When the task's previous request, with no context switch between, was a flush of that mm
+     * (collapse_huge_page(): pmdp_collapse_flush() then tlb_remove_table_sync_one()), that flush's IPIs
      * already waited for every such CPU (this policy keeps exactly those): the sync is dropped
      * ("flush implies IPI"). Otherwise the bound: upper = the non-lazy CPUs running the mm.
      */
@@ -150,8 +153,15 @@ export const targeted: PolicyDefinition = {
     }
 
     return {
-      reads: ['request'],
+      reads: ['request', 'switch'],
       onEvent(e) {
+        if (e.type === 'switch') {
+          // the task switched out did something else before its next request: nothing is "right after" across it
+          const prev = runningOn[e.cpu];
+          if (prev !== undefined) lastRequestOfTask.delete(prev);
+          runningOn[e.cpu] = e.pid;
+          return;
+        }
         if (e.type !== 'request') return;
         const req = e.req;
         tally.observe(req);

@@ -1,10 +1,12 @@
 // `tlbtrace policies [NAME...]`: what each replayed flush policy does — its rule in the kernel's
-// words, where it comes from, its parameters with defaults, and its risk class with the reason.
+// words, where it comes from, its parameters with defaults, its risk class with the reason, and
+// whether its rule was checked against a kernel that really does it (tlbtrace validate).
 // The text comes from the policy definitions themselves (src/policies/*.ts), so it cannot drift.
 
 import type { Command } from 'commander';
 import { POLICIES } from '../../policies/index.js';
 import type { PolicyDefinition } from '../../policies/policy.js';
+import { validationOf } from '../../policies/validation.js';
 import { UsageError, type SetExitCode } from '../errors.js';
 
 interface PoliciesFlags {
@@ -50,6 +52,7 @@ export function describe(p: PolicyDefinition) {
     risk: p.risk,
     riskReason: p.riskReason,
     params: p.params.map((s) => ({ key: s.key, default: s.default, description: s.description })),
+    validation: validationOf(p.name),
   };
 }
 
@@ -61,6 +64,7 @@ export function renderPolicies(list: readonly PolicyDefinition[]): string {
     out.push(...wrap(`rule: ${p.rule}`, '  '));
     out.push(...wrap(`source: ${p.source}`, '  '));
     out.push(...wrap(`risk: ${p.risk} — ${p.riskReason}`, '  '));
+    out.push(...wrap(`checked against a real kernel: ${validationOf(p.name).text} (docs/validation.md)`, '  '));
     if (p.params.length === 0) out.push('  parameters: none');
     else {
       out.push('  parameters:');
