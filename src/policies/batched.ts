@@ -66,6 +66,14 @@ interface Batch {
    * this policy, so they are still lazy with the mm loaded when the batch is flushed
    */
   leftByDeferred: Set<number>;
+  /**
+   * CPUs a deferred flush found running the mm (tlb_flush 1 in its callback). Under batching the
+   * flush has not happened yet when they next touch those pages: their stale TLB entries still work,
+   * so their tasks do not fault on the pages' migration entries (or re-read reclaimed pages) and
+   * sleep, as the trace shows them doing after the per-page flush. They still run the mm at the
+   * batch flush.
+   */
+  ranOnDeferred: Set<number>;
 }
 
 interface TaskState {
@@ -78,6 +86,11 @@ interface TaskState {
   /** pages of the current migration chunk or reclaim pass (deferred and kept) */
   chunkPages: number;
   chunkCall: number;
+  /**
+   * CPUs this call's earlier batches flushed in full (a full flush empties the TLB): in the next
+   * chunk no stale entry keeps their tasks running (Batch.ranOnDeferred does not apply)
+   */
+  flushedInCall: Set<number>;
 }
 
 export const batched: PolicyDefinition = {
@@ -108,7 +121,7 @@ export const batched: PolicyDefinition = {
     function task(pid: number): TaskState {
       let t = tasks.get(pid);
       if (t === undefined) {
-        t = { call: 0, name: '', advice: undefined, kernelBatches: false, chunkPages: 0, chunkCall: -1 };
+        t = { call: 0, name: '', advice: undefined, kernelBatches: false, chunkPages: 0, chunkCall: -1, flushedInCall: new Set() };
         tasks.set(pid, t);
       }
       return t;
@@ -124,6 +137,7 @@ export const batched: PolicyDefinition = {
 
     /** try_to_unmap_flush(): one full flush to every non-lazy CPU of the batch's cpumask. */
     function flush(b: Batch): void {
+      const t = task(b.pid);
       open.delete(b.pid);
       const last = b.last;
       if (last === null) return;
@@ -145,13 +159,16 @@ export const batched: PolicyDefinition = {
       const mask = b.mask;
       if (mask !== null) {
         for (let c = 0; c < mask.length; c++) {
-          if (!mask[c] || c === last.cpu || s.lazy[c] === 1) continue;
-          if (b.leftByDeferred.has(c) && s.loadedMm[c] === 0) continue;
+          if (!mask[c] || c === last.cpu) continue;
+          const stillRunning = b.ranOnDeferred.has(c) && !(t.call === b.call && t.flushedInCall.has(c));
+          if (s.lazy[c] === 1 && !stillRunning) continue;
+          if (b.leftByDeferred.has(c) && s.loadedMm[c] === 0 && !stillRunning) continue;
           send.push({ cpu: c, pages: -1, observed: null, shootdown: true });
         }
       }
       tally.send(ts, send, undefined, b.reqs[0]!.cause);
       for (const mm of b.mms) pendingMms.add(mm);
+      if (t.call === b.call) for (const cb of send) t.flushedInCall.add(cb.cpu);
     }
 
     /** flush_tlb_batched_pending() of `mm` before `req` (the call's first flush): flush_tlb_mm(), unfiltered */
@@ -212,12 +229,15 @@ export const batched: PolicyDefinition = {
       } else {
         let cur = open.get(req.pid);
         if (cur === undefined) {
-          cur = { pid: req.pid, call: t.call, migration, reqs: [], pages: 0, mask: null, mms: new Set(), last: null, leftByDeferred: new Set() };
+          cur = { pid: req.pid, call: t.call, migration, reqs: [], pages: 0, mask: null, mms: new Set(), last: null, leftByDeferred: new Set(), ranOnDeferred: new Set() };
           open.set(req.pid, cur);
         }
         cur.reqs.push(req);
         cur.last = req;
-        for (const tg of req.targets) if (tg.outcome === 'switchToInitMm') cur.leftByDeferred.add(tg.cpu);
+        for (const tg of req.targets) {
+          if (tg.outcome === 'switchToInitMm') cur.leftByDeferred.add(tg.cpu);
+          else if (tg.outcome === 'ranged' || tg.outcome === 'full' || tg.outcome === 'zero') cur.ranOnDeferred.add(tg.cpu);
+        }
         if (req.mm !== 0) cur.mms.add(req.mm);
         const m = kernelMask(req, ctx.model.lazyCpumask);
         if (cur.mask === null || cur.mask.length < m.length) {
@@ -240,6 +260,7 @@ export const batched: PolicyDefinition = {
     function onSyscall(pid: number, name: string, mm: number, advice: number | undefined): void {
       const t = task(pid);
       t.call++;
+      t.flushedInCall.clear();
       t.name = name;
       t.advice = name === 'madvise' ? advice : undefined;
       const b = open.get(pid);

@@ -129,6 +129,23 @@ export function policiesInOrder(s: Summary): NamedPolicy[] {
   return Object.entries(s.policies).map(([key, p]) => ({ ...p, key }));
 }
 
+/**
+ * The short form of a policy's check against a real kernel (policies.<name>.validation, written by
+ * `tlbtrace validate`): the range of estimate/real shootdowns per unit of work over its experiments
+ * and trace formats ("0.89-1.93x"), "no kernel", "not checked", or "" for summaries from before the field.
+ */
+export function validationLabel(p: PolicyResult): string {
+  const v = p.validation;
+  if (v === undefined) return '';
+  if (v.status === 'no-kernel') return 'no kernel';
+  if (v.status === 'not-checked') return 'not checked';
+  const errs = v.experiments.flatMap((e) => Object.values(e.shootdownsError)).filter((x): x is number => x !== null);
+  if (errs.length === 0) return 'checked';
+  const lo = Math.min(...errs).toFixed(2);
+  const hi = Math.max(...errs).toFixed(2);
+  return lo === hi ? `${lo}x` : `${lo}-${hi}x`;
+}
+
 export const RISKS = ['safe', 'arch-dependent', 'unsafe'] as const;
 export type Risk = (typeof RISKS)[number];
 /** One palette everywhere: green / amber / red, readable on white and distinguishable in greyscale by lightness. */

@@ -16,6 +16,7 @@ import {
   perSecond,
   policiesInOrder,
   remoteTlbCallbacks,
+  validationLabel,
   wastedShare,
 } from './format.js';
 
@@ -114,9 +115,12 @@ function policyGlance(s: Summary): string {
     });
     return `<div class="card" id="policy-card"><h2>What each policy would avoid</h2><table id="policy-glance"><thead><tr><th>policy</th><th class="n">remote flush requests avoided</th><th class="n">CPUs flushed avoided</th><th>risk</th><th>why</th></tr></thead><tbody>${hrows.join('\n')}</tbody></table><p class="note">This machine flushed other CPUs by hypercall: there are no flush IPIs or shootdowns to avoid (n/a), so each policy is compared in remote flush requests and the CPUs they flush (should_flush_tlb()'s CPUs stand for the hypervisor's). Details: <a href="#policies">Policies</a>.</p></div>`;
   }
+  const checked = policies.some((p) => p.validation !== undefined);
   const rows = policies.map(
     (p) =>
-      `<tr><td><b>${htmlText(p.title)}</b> <code>${htmlText(p.name)}</code></td><td class="n">${pctBar(p.avoidedShootdownsPct, RISK_COLORS[p.risk], p.avoidedShootdowns)}</td><td class="n">${pctBar(p.avoidedIpisPct, RISK_COLORS[p.risk], p.avoidedIpis)}</td><td>${riskBadge(p.risk)}</td><td class="why">${htmlText(p.riskReason)}</td></tr>`,
+      `<tr><td><b>${htmlText(p.title)}</b> <code>${htmlText(p.name)}</code></td><td class="n">${pctBar(p.avoidedShootdownsPct, RISK_COLORS[p.risk], p.avoidedShootdowns)}</td><td class="n">${pctBar(p.avoidedIpisPct, RISK_COLORS[p.risk], p.avoidedIpis)}</td>${checked ? `<td class="checked" title="${htmlText(p.validation?.text ?? '')}">${htmlText(validationLabel(p))}</td>` : ''}<td>${riskBadge(p.risk)}</td><td class="why">${htmlText(p.riskReason)}</td></tr>`,
   );
-  return `<div class="card" id="policy-card"><h2>What each policy would avoid</h2><table id="policy-glance"><thead><tr><th>policy</th><th class="n">shootdowns avoided</th><th class="n">IPIs avoided</th><th>risk</th><th>why</th></tr></thead><tbody>${rows.join('\n')}</tbody></table><p class="note">Avoided = observed minus the same trace replayed under the policy, per request and per CPU; % of observed. Details and caveats: <a href="#policies">Policies</a>.</p></div>`;
+  const checkedHead = checked ? '<th title="estimate / real shootdowns per unit of work, against a kernel that does what the policy emulates">vs real kernel</th>' : '';
+  const checkedNote = checked ? ' <b>vs real kernel</b>: the policy replayed on a capture against a kernel that really does it, estimate / real shootdowns per unit of work (docs/validation.md; hover for the experiments).' : '';
+  return `<div class="card" id="policy-card"><h2>What each policy would avoid</h2><table id="policy-glance"><thead><tr><th>policy</th><th class="n">shootdowns avoided</th><th class="n">IPIs avoided</th>${checkedHead}<th>risk</th><th>why</th></tr></thead><tbody>${rows.join('\n')}</tbody></table><p class="note">Avoided = observed minus the same trace replayed under the policy, per request and per CPU; % of observed.${checkedNote} Details and caveats: <a href="#policies">Policies</a>.</p></div>`;
 }

@@ -43,6 +43,13 @@ function distRow(label: string, d: { count: number; min: number | null; p50: num
   return [label, d.count, num(fmtUs(d.min)), num(fmtUs(d.p50)), num(fmtUs(d.p90)), num(fmtUs(d.p99)), num(fmtUs(d.max)), num(fmtUs(d.mean))];
 }
 
+/** estimate/real per trace format: "ftrace 0.89x, trace-cmd 0.89x, trace.dat 0.89x" */
+function errList(byFormat: Record<string, number | null>): string {
+  return Object.entries(byFormat)
+    .map(([f, e]) => `${f} ${e === null ? 'n/a' : `${e.toFixed(2)}x`}`)
+    .join(', ');
+}
+
 function policyDetails(p: NamedPolicy): string {
   const kv = (o: Record<string, unknown>) =>
     Object.keys(o).length === 0
@@ -52,7 +59,7 @@ function policyDetails(p: NamedPolicy): string {
           .join(', ');
   const notes = p.notes.length ? `<ul>${p.notes.map((n) => `<li>${htmlText(n)}</li>`).join('')}</ul>` : '';
   return `<details id="policy-${htmlText(p.key)}"><summary><b>${htmlText(p.title)}</b> <code>${htmlText(p.name)}</code> ${riskBadge(p.risk)}</summary>
-<dl class="kv"><dt>risk</dt><dd>${htmlText(p.riskReason)}</dd><dt>figures</dt><dd>${kv(p.extra)}</dd><dt>parameters</dt><dd>${kv(p.params)}</dd></dl>${notes}</details>`;
+<dl class="kv"><dt>risk</dt><dd>${htmlText(p.riskReason)}</dd>${p.validation ? `<dt>vs real kernel</dt><dd>${htmlText(p.validation.text)}${p.validation.experiments.length ? `<ul>${p.validation.experiments.map((e) => `<li>${htmlText(e.id)}: shootdowns ${htmlText(errList(e.shootdownsError))}, IPIs ${htmlText(errList(e.ipisError))} (per ${htmlText(e.unit)})</li>`).join('')}</ul>` : ''}</dd>` : ''}<dt>figures</dt><dd>${kv(p.extra)}</dd><dt>parameters</dt><dd>${kv(p.params)}</dd></dl>${notes}</details>`;
 }
 
 export function tables(s: Summary): string {

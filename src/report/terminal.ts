@@ -16,6 +16,7 @@ import {
   perSecond,
   policiesInOrder,
   remoteTlbCallbacks,
+  validationLabel,
   visible,
   wastedShare,
   type Risk,
@@ -203,9 +204,11 @@ export function renderTerminal(s: Summary, opts: TerminalOptions): string {
     out.push(...policyTable(c, [head, ['  as traced', fmtInt(mech.remoteFlushRequests), fmtInt(mech.cpusFlushed), '', '', ''], ...rows], policies));
   } else if (policies.length > 0) {
     out.push(c('bold', 'policies') + c('dim', '  (IPIs: TLB IPIs; avoided = as traced minus policy, % of as traced)'));
-    const head = ['  policy', 'shootdowns', 'IPIs', 'avoided SD', 'avoided IPIs', 'risk'];
-    const rows = policies.map((p) => [`  ${visible(p.name)}`, fmtInt(p.shootdowns), fmtInt(p.ipis), fmtPct(p.avoidedShootdownsPct), fmtPct(p.avoidedIpisPct), p.risk]);
-    out.push(...policyTable(c, [head, ['  as traced', fmtInt(rs.total), fmtInt(obs.ipis.tlb), '', '', ''], ...rows], policies));
+    const checked = policies.some((p) => p.validation !== undefined);
+    const head = ['  policy', 'shootdowns', 'IPIs', 'avoided SD', 'avoided IPIs', ...(checked ? ['vs real kernel'] : []), 'risk'];
+    const rows = policies.map((p) => [`  ${visible(p.name)}`, fmtInt(p.shootdowns), fmtInt(p.ipis), fmtPct(p.avoidedShootdownsPct), fmtPct(p.avoidedIpisPct), ...(checked ? [validationLabel(p)] : []), p.risk]);
+    out.push(...policyTable(c, [head, ['  as traced', fmtInt(rs.total), fmtInt(obs.ipis.tlb), '', '', ...(checked ? [''] : []), ''], ...rows], policies, checked ? 'lrrrrll' : 'lrrrrl'));
+    if (checked) out.push(c('dim', '  vs real kernel: estimate / real shootdowns per unit of work, replayed on a capture and compared with a kernel that does it (tlbtrace policies, docs/validation.md)'));
   } else {
     out.push(c('dim', 'no policies replayed'));
   }
@@ -213,9 +216,9 @@ export function renderTerminal(s: Summary, opts: TerminalOptions): string {
 }
 
 /** The policy table (header, the as-traced row, one row per policy) and the risk notes under it. */
-function policyTable(c: Painter, rows: string[][], policies: ReturnType<typeof policiesInOrder>): string[] {
+function policyTable(c: Painter, rows: string[][], policies: ReturnType<typeof policiesInOrder>, align = 'lrrrrl'): string[] {
   const out: string[] = [];
-  const lines = columns(rows, 'lrrrrl');
+  const lines = columns(rows, align);
   out.push(c('dim', lines[0]!));
   out.push(lines[1]!);
   lines.slice(2).forEach((l, i) => {

@@ -40,6 +40,14 @@ const FLUSH_CLAUSE_ONLY = { 'targeted.tableSync': 'kernel' };
 export const EXPERIMENTS: readonly Experiment[] = [
   cf('ladder-per-page', 'stock', 'nobatch', 'migrate', NOBATCH),
   cf('ladder-per-page', 'stock', 'nobatch', 'reclaim-mmap', NOBATCH),
+  {
+    id: 'ladder-per-page: 6.12 -> 6.1 migrate',
+    policy: 'ladder-per-page',
+    baseline: 'qemu-6.12-8cpu/migrate',
+    real: 'qemu-6.1-8cpu/migrate',
+    workload: 'migrate',
+    change: 'Debian 6.1 migrates page by page (unmap_and_move(): unmap, flush, move one page at a time), the pre-6.4 migration the policy names',
+  },
   cf('batched', 'nobatch', 'stock', 'migrate', STOCK_BATCH),
   cf('batched', 'nobatch', 'stock', 'reclaim-mmap', STOCK_BATCH),
   {

@@ -212,3 +212,55 @@ function compare(format: FormatName, estimate: Counts, real: Counts, baseUnits: 
   const r = perUnit(real, realUnits);
   return { format, estimate, real, estimatePerUnit: e, realPerUnit: r, error: { shootdowns: ratio(e.shootdowns, r.shootdowns), ipis: ratio(e.ipis, r.ipis) } };
 }
+
+/** The captures with MADV_COLLAPSE's table-free syncs, for what the targeted table-sync rule saves. */
+export const TABLE_SYNC_CAPTURES = [
+  'pvm-6.18-2cpu/collapse',
+  'qemu-6.1-8cpu/collapse',
+  'qemu-6.12-8cpu/collapse',
+  'counterfactual-6.12-8cpu/stock/collapse',
+  'counterfactual-6.12-8cpu/targeted/collapse',
+  'qemu-6.12-16cpu/collapse',
+] as const;
+
+export interface TableSyncResult {
+  capture: string;
+  cpus: number;
+  /** workloadResult.collapsed, or null when the capture has no workloadResult */
+  collapses: number | null;
+  /** tlb_remove_table_sync_one() calls seen (csd vocabulary: 6.5+; none visible before) */
+  syncs: number;
+  /** their callbacks on other CPUs (tlb_remove_table_smp_sync runs) */
+  syncCallbacks: number;
+  /** syncs the targeted rule drops (right after a flush of the same mm) and the callbacks it keeps (upper bound) */
+  dropped: number;
+  keptCallbacksUpper: number;
+  /** whether the kernel's vocabulary shows the syncs at all (csd_* events, 6.5+) */
+  visible: boolean;
+}
+
+/** What the targeted policy's table-sync rule does on each collapse capture (raw ftrace). */
+export async function runTableSync(opts: ValidateOptions): Promise<TableSyncResult[]> {
+  const out: TableSyncResult[] = [];
+  for (const capture of TABLE_SYNC_CAPTURES) {
+    const dir = findCapture(opts.roots, capture);
+    if (dir === null) continue;
+    const path = join(dir, 'ftrace.txt.gz');
+    opts.progress?.(path);
+    const s = await analyzeTrace([path], { ingestThread: 'main', policies: ['targeted'] });
+    const e = s.policies.targeted!.extra;
+    const truth = readTruth(dir);
+    const collapsed = truth.workloadResult?.collapsed;
+    out.push({
+      capture,
+      cpus: s.input.cpus,
+      collapses: typeof collapsed === 'number' ? collapsed : null,
+      syncs: Number(e.tableSyncRequests),
+      syncCallbacks: Number(e.tableSyncCallbacksObserved),
+      dropped: Number(e.tableSyncDropped),
+      keptCallbacksUpper: Number(e.tableSyncCallbacksUpper),
+      visible: s.input.vocabulary.csd,
+    });
+  }
+  return out;
+}

@@ -8,8 +8,8 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { writeFileAtomic } from '../../report/write.js';
 import { EXPERIMENTS, OBSERVED_CHECK } from '../../validate/experiments.js';
-import { generatedModule, markdownTable, policyValidations, spliceDoc, terminalTable } from '../../validate/render.js';
-import { runValidation } from '../../validate/run.js';
+import { generatedModule, markdownTable, policyValidations, spliceDoc, SYNC_BEGIN, SYNC_END, tableSyncTable, terminalTable } from '../../validate/render.js';
+import { runTableSync, runValidation } from '../../validate/run.js';
 import { OutputError, UsageError, type SetExitCode } from '../errors.js';
 
 interface ValidateFlags {
@@ -58,11 +58,9 @@ Regenerate everything the repository commits:
       if ((flags.write !== undefined || flags.doc !== undefined) && policies !== undefined) {
         throw new UsageError('--write and --doc regenerate the whole table: drop --policy');
       }
-      const results = await runValidation({
-        roots,
-        policies,
-        progress: flags.progress === false ? undefined : (p) => process.stderr.write(`reading ${p}\n`),
-      });
+      const progress = flags.progress === false ? undefined : (p: string) => process.stderr.write(`reading ${p}\n`);
+      const results = await runValidation({ roots, policies, progress });
+      const syncs = policies === undefined || policies.includes('targeted') ? await runTableSync({ roots, progress }) : [];
       if (flags.write !== undefined) await write(flags.write, generatedModule(policyValidations(results)));
       if (flags.doc !== undefined) {
         let doc: string;
@@ -72,13 +70,13 @@ Regenerate everything the repository commits:
           throw new OutputError(`--doc ${flags.doc}: cannot read it (${(err as Error).message})`);
         }
         try {
-          doc = spliceDoc(doc, markdownTable(results));
+          doc = spliceDoc(spliceDoc(doc, markdownTable(results)), tableSyncTable(syncs), SYNC_BEGIN, SYNC_END);
         } catch (err) {
           throw new UsageError(`--doc ${flags.doc}: ${(err as Error).message}`);
         }
         await write(flags.doc, doc);
       }
-      process.stdout.write(flags.json ? JSON.stringify(results, null, 2) + '\n' : terminalTable(results));
+      process.stdout.write(flags.json ? JSON.stringify({ experiments: results, tableSync: syncs }, null, 2) + '\n' : terminalTable(results) + (syncs.length > 0 ? `\nthe targeted table-sync rule on the collapse captures:\n${tableSyncTable(syncs)}` : ''));
       setExitCode(0);
     });
 }
