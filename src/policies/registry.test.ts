@@ -43,7 +43,7 @@ describe('policy registry', () => {
       expect(text).toContain(`risk: ${p.risk}`);
       for (const s of p.params) expect(text).toContain(`${p.name}.${s.key} = ${String(s.default)}`);
       // whether its rule was checked against a real kernel (src/policies/validation.generated.ts)
-      expect(text).toContain(`checked against a real kernel: ${validationOf(p.name).text}`.replace(/\s+/g, ' '));
+      expect(text).toContain(`vs real kernel: ${validationOf(p.name).text}`.replace(/\s+/g, ' '));
     }
     expect(describePolicy(POLICIES.find((p) => p.name === 'batched')!).params.map((s) => [s.key, s.default])).toEqual([
       ['batchPages', 32],

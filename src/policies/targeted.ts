@@ -59,7 +59,7 @@ export function stateAtSend(req: FlushRequest, t: TargetRecord): TargetState {
 export const targeted: PolicyDefinition = {
   name: 'targeted',
   title: 'P2 targeted IPIs (Yang; should_flush_tlb)',
-  rule: 'Flush IPIs go only to CPUs running the mm (not lazy) or switching to it, even when page tables were freed, so no remote reason 5 and no lazy CPU is interrupted; a table-free sync goes only to CPUs that may be in a lockless walk (bounds), and not at all right after a flush that IPI\'d the whole mm_cpumask.',
+  rule: 'Flush IPIs go only to CPUs running the mm (not lazy) or switching to it when the flush is sent, even when page tables were freed, so no remote reason 5 and no lazy CPU is interrupted; a table-free sync goes only to CPUs that may be in a lockless walk of the mm (bounds), and not at all right after the task\'s flush of that mm (flush implies IPI).',
   source: 'Lance Yang, "targeted IPIs for TLB sync with lockless page table walkers"; should_flush_tlb() in arch/x86/mm/tlb.c (6.14)',
   risk: 'arch-dependent',
   riskReason: 'skipping CPUs that do not have the mm loaded is always safe; skipping lazy CPUs when page tables were freed relies on the architecture not walking freed tables speculatively (x86 sends that IPI for this reason); the table-sync bound relies on lockless walkers running the mm with IRQs off',

@@ -64,7 +64,7 @@ export function renderPolicies(list: readonly PolicyDefinition[]): string {
     out.push(...wrap(`rule: ${p.rule}`, '  '));
     out.push(...wrap(`source: ${p.source}`, '  '));
     out.push(...wrap(`risk: ${p.risk} — ${p.riskReason}`, '  '));
-    out.push(...wrap(`checked against a real kernel: ${validationOf(p.name).text} (docs/validation.md)`, '  '));
+    out.push(...wrap(`vs real kernel: ${validationOf(p.name).text} (docs/validation.md)`, '  '));
     if (p.params.length === 0) out.push('  parameters: none');
     else {
       out.push('  parameters:');
