@@ -26,22 +26,35 @@ export class Fidelity {
       }
     }
     const observed = new Set(req.targets.map((t) => t.cpu));
+    // A CPU mid-switch is, for should_flush_tlb(), in its state before the switch until
+    // switch_mm_irqs_off() clears is_lazy and writes loaded_mm, after it from then on (the
+    // sched_switch tracepoint comes before context_switch()): either is the kernel's.
+    const before = new Map((s.midSwitch ?? []).map((m) => [m.cpu, m]));
     for (const variant of ['lazy', 'precise'] as const) {
       const mask = variant === 'lazy' ? s.lazyMask : s.preciseMask;
       const filtered = new Set<number>();
       const trimmed = new Set<number>();
       const unfiltered = new Set<number>();
+      // CPUs in the filtered / trimmed set in one of their two states only
+      const filteredEither = new Set<number>();
+      const trimmedEither = new Set<number>();
       for (let i = 0; i < mask.length; i++) {
         if (!mask[i] || i === req.cpu) continue;
         unfiltered.add(i);
-        if (s.lazy[i]) continue;
-        trimmed.add(i);
-        if (s.loadedMm[i] === req.mm) filtered.add(i);
+        const after = !s.lazy[i];
+        const afterFiltered = after && s.loadedMm[i] === req.mm;
+        const b = before.get(i);
+        const beforeTrim = b === undefined ? after : !b.lazy;
+        const beforeFiltered = b === undefined ? afterFiltered : !b.lazy && b.loadedMm === req.mm;
+        if (after && beforeTrim) trimmed.add(i);
+        else if (after || beforeTrim) trimmedEither.add(i);
+        if (afterFiltered && beforeFiltered) filtered.add(i);
+        else if (afterFiltered || beforeFiltered) filteredEither.add(i);
       }
       let kind = 'mismatch';
-      if (eqSet(observed, filtered)) kind = 'filtered';
+      if (within(observed, filtered, filteredEither)) kind = 'filtered';
       else if (eqSet(observed, unfiltered)) kind = 'unfiltered';
-      else if (variant === 'lazy' && req.trim && eqSet(observed, trimmed)) kind = 'trim';
+      else if (variant === 'lazy' && req.trim && within(observed, trimmed, trimmedEither)) kind = 'trim';
       else kind = classifyMismatch(observed, filtered, unfiltered);
       const match = kind === 'filtered' || kind === 'unfiltered' || kind === 'trim';
       this.sink.onFidelityTargets(match, variant, kind, noIpi);
@@ -65,6 +78,13 @@ function switchOutcome(x: number | null): string {
 function eqSet(a: Set<number>, b: Set<number>): boolean {
   if (a.size !== b.size) return false;
   for (const x of a) if (!b.has(x)) return false;
+  return true;
+}
+
+/** `a` holds every CPU of `must` and otherwise only CPUs of `may` */
+function within(a: Set<number>, must: Set<number>, may: Set<number>): boolean {
+  for (const x of must) if (!a.has(x)) return false;
+  for (const x of a) if (!must.has(x) && !may.has(x)) return false;
   return true;
 }
 

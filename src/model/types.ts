@@ -47,6 +47,11 @@ export interface CpuSnapshot {
   preciseMask: Uint8Array;
   /** generation of the request's mm each CPU has caught up to (its ASID slot), -1 if not cached */
   localGen: Float64Array;
+  /**
+   * CPUs mid-switch (their sched_switch seen, not yet what switch_mm_irqs_off() did), with the
+   * state before it: `loadedMm`/`lazy` above give the state after. Absent when no CPU is.
+   */
+  midSwitch?: Array<{ cpu: number; loadedMm: number; lazy: boolean }>;
 }
 
 export interface FlushRequest {
