@@ -2,7 +2,8 @@
 // a fixed stub: the grammars that find it are tested in src/ingest/formats.test.ts.
 
 import { describe, expect, it } from 'vitest';
-import { newPayloadContext, parsePayload, type ParsedHeader, type PayloadContext } from './payloads.js';
+import { EVENT_FAMILIES } from './catalogue.js';
+import { newPayloadContext, parsePayload, X86_64_SYSCALLS, type ParsedHeader, type PayloadContext } from './payloads.js';
 import type { TraceEvent } from './types.js';
 
 const H: ParsedHeader = { ts: 1, cpu: 0, pid: 42, tgid: 42, comm: 'x', hardirq: false, line: 7, payloadStyle: 0 };
@@ -208,10 +209,19 @@ describe('syscall entries', () => {
     expect(ok('sys_enter', 'NR 28 (7f0000000000, 200000, 4, 0, 0, 0)')).toMatchObject({ name: 'madvise', args: { len_in: 0x200000, behavior: 4 } });
     // migrate_pages(2) moves a whole process: the batched policy needs its name (issue #17)
     expect(ok('sys_enter', 'NR 256 (0, 3, 7ffd2000, 7ffd2008, 0, 0)')).toMatchObject({ name: 'migrate_pages', nr: 256, args: { pid: 0, maxnode: 3, old_nodes: 0x7ffd2000, new_nodes: 0x7ffd2008 } });
+    // every syscall of the catalogue's 'mm syscalls' family has its x86_64 number, so the
+    // raw_syscalls fallback of `tlbtrace record` filters it in (syscall_64.tbl of 6.12)
+    expect(ok('sys_enter', 'NR 440 (3, 7ffd2000, 1, 19, 0, 0)')).toMatchObject({ name: 'process_madvise', nr: 440, args: { pidfd: 3, vlen: 1, behavior: 0x19, flags: 0 } });
     expect(ok('sys_enter', 'NR 999 (1, 2, 3, 4, 5, 6)')).toMatchObject({ name: 'nr_999', nr: 999, args: { arg0: 1, arg5: 6 } });
-    for (const [nr, name] of [[9, 'mmap'], [11, 'munmap'], [12, 'brk'], [25, 'mremap'], [57, 'fork'], [58, 'vfork'], [59, 'execve'], [60, 'exit'], [231, 'exit_group'], [237, 'mbind'], [256, 'migrate_pages'], [279, 'move_pages'], [329, 'pkey_mprotect'], [435, 'clone3']] as const) {
+    for (const [nr, name] of [[9, 'mmap'], [11, 'munmap'], [12, 'brk'], [25, 'mremap'], [57, 'fork'], [58, 'vfork'], [59, 'execve'], [60, 'exit'], [231, 'exit_group'], [237, 'mbind'], [256, 'migrate_pages'], [279, 'move_pages'], [329, 'pkey_mprotect'], [435, 'clone3'], [440, 'process_madvise']] as const) {
       expect(ok('sys_enter', `NR ${nr} (0, 0, 0, 0, 0, 0)`)).toMatchObject({ name, nr });
     }
+  });
+
+  it('numbers every syscall the recorder asks for, so raw_syscalls stands in for all of them', () => {
+    const names = new Set(X86_64_SYSCALLS.map((x) => x.name));
+    const asked = EVENT_FAMILIES.flatMap((f) => f.events).filter((e) => e.startsWith('syscalls:sys_enter_')).map((e) => e.slice('syscalls:sys_enter_'.length));
+    expect(asked.filter((n) => !names.has(n))).toEqual([]);
   });
 
   it('keeps unknown syscalls with whatever numeric args they have', () => {

@@ -544,6 +544,7 @@ export const X86_64_SYSCALLS: readonly SyscallInfo[] = [
   { nr: 279, name: 'move_pages', args: ['pid', 'nr_pages', 'pages', 'nodes', 'status', 'flags'], build: (v) => ({ pid: v[0]!, nr_pages: v[1]!, pages: v[2]!, nodes: v[3]!, status: v[4]!, flags: v[5]! }) },
   { nr: 329, name: 'pkey_mprotect', args: ['start', 'len', 'prot', 'pkey'], build: (v) => ({ start: v[0]!, len: v[1]!, prot: v[2]!, pkey: v[3]! }) },
   { nr: 435, name: 'clone3', args: ['uargs', 'size'], build: (v) => ({ uargs: v[0]!, size: v[1]! }) },
+  { nr: 440, name: 'process_madvise', args: ['pidfd', 'vec', 'vlen', 'behavior', 'flags'], build: (v) => ({ pidfd: v[0]!, vec: v[1]!, vlen: v[2]!, behavior: v[3]!, flags: v[4]! }) },
 ];
 const SYSCALL_BY_NR = new Map(X86_64_SYSCALLS.map((x) => [x.nr, x]));
 const SYSCALL_BY_NAME = new Map(X86_64_SYSCALLS.map((x) => [x.name, x]));
