@@ -14,7 +14,7 @@ import { directReclaimPages, UNITS, viewsOf } from './units.js';
 
 const ROOT = join(__dirname, '../..');
 const SHARED = join(ROOT, '../shared/traces');
-const ROOTS = [SHARED, join(ROOT, 'fixtures'), join(ROOT, 'fixtures/recorded')];
+const ROOTS = [SHARED, join(ROOT, 'fixtures')];
 
 describe('experiments', () => {
   it('name a unit of work for every workload and a kernel (or none) for every policy', () => {

@@ -1,5 +1,5 @@
 // The validated errors, pinned on fixture-sized excerpts of the counterfactual captures
-// (fixtures/excerpts/README.md: real lines, each excerpt the start of a recording up to a time).
+// (test/validate/excerpts/README.md: real lines, each excerpt the start of a recording up to a time).
 // For each pair, a policy replayed on the baseline excerpt is compared with what the kernel that
 // implements it did on its own excerpt of the same workload, per unit of work, counting only the
 // flushes of the calls doing the work (src/validate/units.ts, the second view), from raw ftrace
@@ -17,7 +17,7 @@ import { describe, expect, it } from 'vitest';
 import { analyzeTrace } from '../../src/pipeline/analyze.js';
 import type { Summary } from '../../src/summary/schema.js';
 
-const EX = join(__dirname, '../../fixtures/excerpts');
+const EX = join(__dirname, 'excerpts');
 const FORMATS = ['ftrace.txt.gz', 'trace-cmd-report.txt.gz'] as const;
 
 /** shootdowns and IPIs of `causes` in a policy's byCause */

@@ -26,16 +26,16 @@ const collect = (v: string, prev: string[]) => [...prev, v];
 /** the package root (dist/cli/commands/ or src/cli/commands/ -> ../../..) */
 const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
-/** where captures are looked for when no --traces is given: the shared corpus, then the fixtures (and those recorded for the validation) */
+/** where captures are looked for when no --traces is given: the shared corpus, then the fixtures */
 export function defaultRoots(): string[] {
-  return [resolve(PACKAGE_ROOT, '../shared/traces'), join(PACKAGE_ROOT, 'fixtures'), join(PACKAGE_ROOT, 'fixtures/recorded')];
+  return [resolve(PACKAGE_ROOT, '../shared/traces'), join(PACKAGE_ROOT, 'fixtures')];
 }
 
 export function register(program: Command, setExitCode: SetExitCode): void {
   program
     .command('validate')
     .description('check each policy estimate against captures of a kernel that really does what the policy emulates')
-    .option('--traces <dir>', 'a directory of captures (<set>/<capture>/truth.json, as ../shared/traces); repeatable, the first that has a capture wins (default: ../shared/traces, then fixtures/ and fixtures/recorded/)', collect, [])
+    .option('--traces <dir>', 'a directory of captures (<set>/<capture>/truth.json, as ../shared/traces); repeatable, the first that has a capture wins (default: ../shared/traces, then fixtures/)', collect, [])
     .option('--policy <names>', 'only the experiments of these policies (comma-separated)')
     .option('--json', 'print the results as JSON')
     .option('--write <file>', 'write the per-policy verdicts as the TypeScript module summaries read (src/policies/validation.generated.ts)')
