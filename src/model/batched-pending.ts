@@ -12,6 +12,8 @@
 // Here: a request is marked `batchedPending` when it is the first flush of such a call made by a
 // task whose mm had batched unmaps since its last such flush, and that flush is a full one.
 
+import type { Causes } from './causes.js';
+import { INIT_MM, type TaskRegistry } from './tasks.js';
 import type { FlushRequest } from './types.js';
 
 /** calls whose page-table walk starts with flush_tlb_batched_pending() */
@@ -54,4 +56,27 @@ export class BatchedPending {
     if (this.pending.delete(drop)) this.pending.add(keep);
     for (const [pid, mm] of this.paying) if (mm === drop) this.paying.set(pid, keep);
   }
+}
+
+/**
+ * The mms a closed batch flush had pages of, as far as the trace shows: the initiator's own (a
+ * user task's MADV_PAGEOUT or migration; not a direct reclaimer's, whose batch spans any mm), and,
+ * with the precise mm_cpumask (before 6.14: no tlb_flush reason 5, `reason5` false), the mm each
+ * CPU that ran it had loaded (a CPU not lazy in the batch's cpumask, the OR of the batched mms'
+ * masks, runs one of them).
+ */
+export function batchedMms(req: FlushRequest, tasks: TaskRegistry, causes: Causes, reason5: boolean): number[] {
+  const out: number[] = [];
+  if (!tasks.isKernelThread(req.pid) && !causes.inReclaim(req.pid) && req.cause !== 'reclaim') {
+    const own = tasks.mmOf(req.pid);
+    if (own !== INIT_MM) out.push(own);
+  }
+  if (!reason5 && req.snapshot.loadedMm.length > 0) {
+    for (const t of req.targets) {
+      if (t.outcome !== 'full' && t.outcome !== 'ranged' && t.outcome !== 'zero') continue;
+      const mm = req.snapshot.loadedMm[t.cpu] ?? INIT_MM;
+      if (mm !== INIT_MM && !req.snapshot.lazy[t.cpu]) out.push(mm);
+    }
+  }
+  return out;
 }

@@ -11,9 +11,10 @@
 
 import type { CsdQueueCpuEvent, TlbFlushEvent, TraceEvent } from '../events/types.js';
 import { callbackClass, TLB_CLASSES } from './callbacks.js';
-import type { BatchedPending } from './batched-pending.js';
+import { batchedMms, type BatchedPending } from './batched-pending.js';
 import type { Causes } from './causes.js';
 import { FlushDelivery } from './delivery.js';
+import { lazyTookMm, settleKthreadMm } from './kthread-flush.js';
 import type { Fidelity } from './fidelity.js';
 import { TRANSACTION_TIMEOUT_NS, type CsdPairing } from './pairing.js';
 import type { PolicyStream } from './policy-stream.js';
@@ -40,9 +41,9 @@ export interface OpenRequest {
   evidence?: Array<{ cpu: number; pid: number }>;
   /** its local part was tlb_flush 2 (flush_tlb_func() with no mm): arch_tlbbatch_flush() for sure */
   batchLocal?: boolean;
-  /** taken for a batch: the mm a CPU lazy when it was queued had loaded when it took it (see kthreadMmFlush()) */
+  /** taken for a batch: the mm a CPU lazy when it was queued had loaded when it took it (kthread-flush.ts) */
   lazyTookMm?: number;
-  /** taken for a batch, shown at its close to flush one mm (see kthreadMmFlush()) */
+  /** taken for a batch, shown at its close to flush one mm (kthread-flush.ts) */
   mmFromTargets?: boolean;
 }
 
@@ -286,7 +287,7 @@ export class Shootdowns {
     } else if (e.reason === 0) {
       // the initiator itself was lazy (e.g. an exiting task after exit_mm(), or a kernel thread
       // flushing the mm it keeps loaded): switch to init_mm
-      this.kthreadMmFlush(open, this.tlb.cpus[e.cpu]!.loadedMm);
+      lazyTookMm(open, this.tlb.cpus[e.cpu]!.loadedMm);
       this.tlb.loadMm(e.cpu, INIT_MM, e.pages);
       req.local = 'switchToInitMm';
     } else {
@@ -344,63 +345,6 @@ export class Shootdowns {
     }
   }
 
-  /**
-   * A request taken for arch_tlbbatch_flush() (a kernel thread's or a direct reclaimer's full remote
-   * flush: the event names no mm) that a CPU lazy when it was queued, with `mm` loaded, took and
-   * answered by switching to init_mm (tlb_flush 0), on a target or on the initiator itself. A batch
-   * never queues a lazy CPU (arch_tlbbatch_flush() always filters with should_flush_tlb(), the
-   * initiator included); a flush of one mm does when it is sent unfiltered because page tables
-   * were freed: khugepaged's pmdp_collapse_flush() -> flush_tlb_range() (freed_tables = true in
-   * 6.12). So it is that mm's flush, with freed tables, and its mm_cpumask was the CPUs it reached
-   * (on_each_cpu_mask() over the whole mask). (A CPU that went lazy after it was queued, its IPI
-   * slow to arrive, switches to init_mm on a batch too: no evidence.)
-   */
-  kthreadMmFlush(open: OpenRequest, mm: number): void {
-    if (open.req.kind !== 'batched' || mm === INIT_MM || mm === 0) return;
-    open.lazyTookMm ??= mm;
-  }
-
-  /**
-   * At close, the evidence of kthreadMmFlush() decides, if the targets are what an unfiltered
-   * flush of that mm reaches: every other CPU the request saw with the mm loaded, lazy or not, and
-   * only those (a batch flush that a CPU took lazily because its IPI came late, or that the model
-   * wrongly thought lazy, reaches only some of them, or CPUs running other mms).
-   */
-  private settleKthreadMm(open: OpenRequest): void {
-    const req = open.req;
-    const mm = open.lazyTookMm;
-    // the targets must be known: csd_queue_cpu (6.5+) names every CPU queued
-    if (mm === undefined || req.kind !== 'batched' || open.batchLocal || !this.vocab.csd) return;
-    const s = req.snapshot;
-    const hit = new Set<number>();
-    for (const t of req.targets) {
-      // a target the model saw in init_mm contradicts both readings: no evidence either way
-      if (s.loadedMm[t.cpu] !== mm && s.loadedMm[t.cpu] !== INIT_MM) return;
-      hit.add(t.cpu);
-    }
-    for (let i = 0; i < s.loadedMm.length; i++) if (i !== req.cpu && s.loadedMm[i] === mm && !hit.has(i)) return;
-    req.kind = 'remote';
-    req.mm = mm;
-    req.freedTables = true;
-    open.mmFromTargets = true;
-    this.maskFromTargets(req);
-  }
-
-  /** mm_cpumask of a request whose mm came from its targets: on_each_cpu_mask() reached all of it. */
-  private maskFromTargets(req: FlushRequest): void {
-    const s = req.snapshot;
-    if (s.lazyMask.length === 0) return;
-    for (const t of req.targets) {
-      if (t.cpu >= s.lazyMask.length) continue;
-      s.lazyMask[t.cpu] = 1;
-      s.preciseMask[t.cpu] = 1;
-    }
-    if (s.loadedMm[req.cpu] === req.mm) {
-      s.lazyMask[req.cpu] = 1;
-      s.preciseMask[req.cpu] = 1;
-    }
-  }
-
   // ---------------------------------------------------------------- closing
 
   /** The initiator on `cpu` moved on: no more targets can be queued for its request. */
@@ -455,36 +399,14 @@ export class Shootdowns {
     this.settleEvidence(open);
     const req = open.req;
     req.closedTs = ts;
-    this.settleKthreadMm(open);
+    if (this.vocab.csd) settleKthreadMm(open);
     this.batchedPending.closed(req);
-    if (req.kind === 'batched') this.batchedPending.batched(this.batchedMms(req));
+    if (req.kind === 'batched') this.batchedPending.batched(batchedMms(req, this.tasks, this.causes, this.vocab.reason5));
     if (req.mm !== 0 && req.gen > 0) this.tlb.closeGen(this.tlb.mm(req.mm), req.gen);
     this.inferFreedTables(req);
     this.sink.onRequestClosed(req);
     removeItem(this.open, open);
     this.stream.drain();
-  }
-
-  /**
-   * The mms a closed batch flush had pages of, as far as the trace shows: the initiator's own (a
-   * user task's MADV_PAGEOUT or migration; not a direct reclaimer's, whose batch spans any mm), and,
-   * with the precise mm_cpumask (before 6.14), the mm each CPU that ran it had loaded (a CPU
-   * not lazy in the batch's cpumask, the OR of the batched mms' masks, runs one of them).
-   */
-  private batchedMms(req: FlushRequest): number[] {
-    const out: number[] = [];
-    if (!this.tasks.isKernelThread(req.pid) && !this.causes.inReclaim(req.pid) && req.cause !== 'reclaim') {
-      const own = this.tasks.mmOf(req.pid);
-      if (own !== INIT_MM) out.push(own);
-    }
-    if (!this.vocab.reason5 && req.snapshot.loadedMm.length > 0) {
-      for (const t of req.targets) {
-        if (t.outcome !== 'full' && t.outcome !== 'ranged' && t.outcome !== 'zero') continue;
-        const mm = req.snapshot.loadedMm[t.cpu] ?? INIT_MM;
-        if (mm !== INIT_MM && !req.snapshot.lazy[t.cpu]) out.push(mm);
-      }
-    }
-    return out;
   }
 
   /** Close transactions whose targets never answered (lost events, trace end) after a timeout. */
