@@ -12,16 +12,21 @@
 // initiator's own one-entry flush. flush_tlb_batched_pending()'s flush (model/batched-pending.ts) is
 // dropped: a kernel that does not batch never pays it.
 //
+// Migration before 6.4 (unmap_and_move()) unmapped, flushed and moved one page at a time, so a
+// thread touching the region sleeps on one page's migration entry at a time and is awake for the
+// next page's flush; a batching kernel unmaps a whole chunk first and its threads fault on the
+// chunk's entries and sleep until it is moved, so its batch flush finds fewer of them running.
+// Each page of a migration call therefore also goes to the CPUs that ran the call's mm (not
+// lazily) when the call was entered: on qemu-6.12-8cpu/migrate against the 6.1 kernel this moved
+// the estimate from 0.34x to 0.57x of what 6.1 did per page moved (docs/validation.md).
+//
 // Pages per batch: a migrate_pages() call flushes once per chunk of NR_MAX_BATCHED_MIGRATION = 512
 // pages of its list, so the call's own size (move_pages(2) nr_pages, mbind(2) len) says how many
 // each of its batches held: 512, and the rest in its last. For reclaim the trace does not say: a
 // shrink_folio_list() pass isolates at most SWAP_CLUSTER_MAX = 32 folios and flushes once for the
 // mapped ones among them, so `pagesPerBatch` (default 32, the most a pass holds) makes the estimate
 // an upper bound; `shootdownsLowerBound` (one page per batch: a batch flush means at least one) is
-// the other end. The targets are the ones the traced kernel chose at the batch's flush: tasks that a
-// per-page kernel would have put to sleep sooner (they fault on migration entries as soon as their
-// TLB entry is flushed, not at the end of the chunk) keep taking flushes here, so migration under
-// this rule is an upper bound too.
+// the other end.
 
 import type { FlushRequest, ModelEvent } from '../model/types.js';
 import type { PolicyDefinition } from './policy.js';
@@ -36,6 +41,8 @@ interface Call {
   pages: number | null;
   /** batched flushes seen in this call so far */
   batches: number;
+  /** a migration call: the other CPUs running its mm (not lazily) when it was entered */
+  awake: number[];
 }
 
 export const ladderPerPage: PolicyDefinition = {
@@ -55,6 +62,8 @@ export const ladderPerPage: PolicyDefinition = {
     const chunk = Math.max(1, Math.round(Number(ctx.params.migrationBatchPages)));
     /** each task's call in progress */
     const calls = new Map<number, Call>();
+    /** what each CPU runs: the mm of its last switch, and whether a kernel thread borrows it (lazy) */
+    const runs: Array<{ mm: number; lazy: boolean } | undefined> = [];
     const n = { batchedRequests: 0, migrationBatches: 0, reclaimBatches: 0, unrolledPages: 0, unrolledShootdowns: 0, batchedPendingDropped: 0 };
     let lowerBoundOffset = 0;
 
@@ -94,21 +103,27 @@ export const ladderPerPage: PolicyDefinition = {
       tally.requests += pages;
       if (req.local !== 'none') for (let i = 0; i < pages; i++) tally.localFlush(1);
       // a CPU that ran the batch's flush with a user mm loaded: one a per-page flush reaches
-      const running = req.targets.filter((t) => t.outcome === 'full' || t.outcome === 'ranged' || t.outcome === 'zero' || t.outcome === 'empty');
+      const running = new Set(req.targets.filter((t) => t.outcome === 'full' || t.outcome === 'ranged' || t.outcome === 'zero' || t.outcome === 'empty').map((t) => t.cpu));
+      // migration page by page (unmap_and_move() before 6.4) puts a thread touching the region to
+      // sleep on one page's migration entry at a time, not on a whole chunk's: the threads awake
+      // when the call began stay awake for each page's flush
+      const call = reclaim ? undefined : calls.get(req.pid);
+      if (call !== undefined) for (const c of call.awake) if (c !== req.cpu) running.add(c);
       for (const t of req.targets) tally.drop(req, t);
       for (let i = 0; i < pages; i++) {
-        const cbs: Callback[] = running.map((t) => ({ cpu: t.cpu, deliveredTs: req.ts, pages: 1, observed: null, shootdown: true }));
+        const cbs: Callback[] = [...running].map((cpu) => ({ cpu, deliveredTs: req.ts, pages: 1, observed: null, shootdown: true }));
         tally.send(req.ts, cbs, undefined, req.cause);
       }
-      n.unrolledShootdowns += pages * running.length;
+      n.unrolledShootdowns += pages * running.size;
       // the other end for reclaim: a batch flush stood for at least one page
-      if (reclaim) lowerBoundOffset += (pages - 1) * running.length;
+      if (reclaim) lowerBoundOffset += (pages - 1) * running.size;
     }
 
     return {
-      reads: ['request', 'syscall'],
+      reads: ['request', 'syscall', 'switch'],
       onEvent(e: ModelEvent) {
         if (e.type === 'request') onRequest(e.req);
+        else if (e.type === 'switch') runs[e.cpu] = { mm: e.toMm, lazy: e.toKernelThread };
         else if (e.type === 'syscall') {
           const a = e.e.args;
           let pages: number | null = null;
@@ -117,7 +132,11 @@ export const ladderPerPage: PolicyDefinition = {
             const len = a.len ?? a.arg1;
             pages = len === undefined ? null : Math.ceil(len / PAGE);
           }
-          calls.set(e.e.pid, { name: e.e.name, pages: pages !== null && pages > 0 ? pages : null, batches: 0 });
+          const awake: number[] = [];
+          if (MIGRATION_CALLS.has(e.e.name) && e.mm !== 0) {
+            for (let c = 0; c < runs.length; c++) if (c !== e.cpu && runs[c]?.mm === e.mm && !runs[c]!.lazy) awake.push(c);
+          }
+          calls.set(e.e.pid, { name: e.e.name, pages: pages !== null && pages > 0 ? pages : null, batches: 0, awake });
         }
       },
       finish() {
@@ -129,7 +148,7 @@ export const ladderPerPage: PolicyDefinition = {
         });
         out.notes.push(
           `Reclaim batches: the trace does not record how many pages a batch held; each stands for ${reclaimPages} pages (SWAP_CLUSTER_MAX, the most one reclaim pass holds), an upper bound; shootdownsLowerBound counts one page per batch. Migration batches take their size from the call (move_pages nr_pages, mbind len) in chunks of ${chunk} pages.`,
-          'Each page goes to the CPUs that ran the batch\'s flush with a user mm loaded (the traced kernel\'s choice at the batch flush): tasks a per-page kernel puts to sleep on migration entries sooner still take flushes here.',
+          'Each page goes to the CPUs that ran the batch\'s flush with a user mm loaded, and each page of a migration call also to the CPUs that ran its mm when the call was entered (a per-page migration puts a thread to sleep on one page at a time, not on a whole chunk).',
           'flush_tlb_batched_pending() flushes (the first full flush of an munmap/mprotect/madvise/exit after batched unmaps of its mm) are dropped: a kernel that does not batch never pays them.',
         );
         return out;

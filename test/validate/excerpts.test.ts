@@ -58,19 +58,21 @@ describe.each(FORMATS)('validated errors on the excerpts (%s)', (file) => {
     expect(ratio(est[0], got[0])).toBe(0.889);
   });
 
-  it('ladder-per-page: stock -> nobatch migrate, per 2049 pages moved', async () => {
+  it('ladder-per-page: stock -> nobatch migrate (a reference experiment), per 2049 pages moved', async () => {
     // Estimate (stock): the 2048-page call's four batches stand for 512 pages each (the call's
-    // size, NR_MAX_BATCHED_MIGRATION), each page to the CPUs that ran the batch's flush: 512 x
-    // (7 + 1 + 0 + 1) = 4608. Real (nobatch): 288 of its 295 callbacks are move_pages' (the spinners
-    // sleep on migration entries after the first pages of each chunk). 16x: the per-page kernel's
-    // tasks stop taking flushes once they fault; the batch flush's targets do not show that.
+    // size, NR_MAX_BATCHED_MIGRATION), each page to the CPUs that ran the batch's flush (7, 1, 0 and
+    // 1 of them) and to the six that ran the mm when the call was entered (CPUs 1-5 and 7 by the
+    // last sched_switch on each before the sys_enter of move_pages(0x800) at 10.355097; CPU 6 was
+    // idle): 512 x (7 + 7 + 6 + 6) = 13312. Real (nobatch): 288 of its 295 callbacks are
+    // move_pages' (its spinners sleep on the chunk's migration entries after its first pages: a
+    // kernel that is not the pre-6.4 migration the policy emulates, so the verdict leaves it out).
     const base = await analyzeTrace([join(EX, 'cf-stock-migrate', file)], { policies: ['observed', 'ladder-per-page'] });
     const real = await analyzeTrace([join(EX, 'cf-nobatch-migrate', file)], { policies: ['observed'] });
     expect(base.policies['ladder-per-page']!.extra).toMatchObject({ migrationBatches: 5, unrolledPages: 1 + 4 * 512 });
     const est = work(base, 'ladder-per-page', ['move_pages']);
     const got = work(real, 'observed', ['move_pages']);
-    expect([est, got]).toEqual([[4608, 4608], [288, 294]]);
-    expect(ratio(est[0], got[0])).toBe(16);
+    expect([est, got]).toEqual([[13312, 13312], [288, 294]]);
+    expect(ratio(est[0], got[0])).toBe(46.222);
   });
 
   it('targeted (flush clause, tableSync=kernel): stock -> targeted collapse, per collapse', async () => {
