@@ -4,7 +4,7 @@
 // handle_buffer_option(), read_section_header(), init_buffer_cpu_data(), read_cpu_data()).
 
 import { decodeUtf8Escaped } from '../lines.js';
-import { decompressBlock, isSupportedCompression, type CompressionName } from './compress.js';
+import { decompressBlock, isSupportedCompression, prepareZstd, zstdUnavailable, type CompressionName } from './compress.js';
 import { RandomAccessFile, SequentialReader } from './file.js';
 import { isCurrentHeaderEvent, parseEventFormat, parseHeaderPage, type EventFormat, type HeaderPage } from './format.js';
 import { u64, viewOf } from './bytes.js';
@@ -446,6 +446,11 @@ async function readV7(file: RandomAccessFile, head: Buffer, p: number, base: Bas
   c.cstr('compression version');
   if (!isSupportedCompression(compName)) fail(`unsupported compression "${compName}" (supported: none, zlib, zstd)`);
   const compression = compName;
+  if (compression === 'zstd') {
+    await prepareZstd();
+    const why = zstdUnavailable();
+    if (why !== null) fail(`this file is zstd-compressed: ${why}`);
+  }
   const firstOptions = c.u64('first options offset');
 
   const st: OptionState = { info: { notes: [], tsOffset: 0 }, sections: new Map(), nextOptions: [firstOptions] };

@@ -8,7 +8,7 @@
 //   decode.ts   record payload -> TraceEvent (syscall names/numbers from src/events/payloads.ts)
 //   merge.ts    the per-record loop: all CPUs' records in timestamp order, decoded into batches
 //   kallsyms.ts, comms.ts: addresses and pids to names as trace-cmd report prints them
-//   zstd.ts     a fast zstd frame decoder for the compressed chunks (fzstd as fallback)
+//   compress.ts zlib and zstd blocks (zstd: ../zstd.ts, node:zlib where the runtime has it, else WebAssembly)
 // Records of all CPUs are merged by timestamp (ties: lowest CPU first, like
 // tracecmd_peek_next_data()); memory stays bounded by one window (256 pages or one compressed
 // chunk) per CPU plus one batch of events.
@@ -18,7 +18,6 @@ import { type Diagnostics } from '../diagnostics.js';
 import { InputError } from '../../errors.js';
 import type { IngestOptions, TraceMeta, TraceSource } from '../source.js';
 import { CommTable } from './comms.js';
-import { prepareZstd } from './compress.js';
 import { EventDecoder } from './decode.js';
 import { RandomAccessFile } from './file.js';
 import { HeaderError, readTraceDatInfo, TRACE_DAT_MAGIC, type TraceDatInfo } from './header.js';
@@ -57,7 +56,6 @@ export async function openTraceDat(path: string, opts: IngestOptions, diag: Diag
   const display = path === '-' ? '<stdin>' : path;
   if (path === '-') throw new InputError(display, 0, 'trace.dat needs a seekable file, not standard input');
   const file = await openFile(path, display);
-  await prepareZstd(); // v7 sections and trace data are usually zstd chunks
   let info: TraceDatInfo;
   try {
     info = await readInfo(file, display);

@@ -136,9 +136,10 @@ export class CpuStream {
         const out = decompressBlock(this.compression, data, usize, this.out);
         return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
       } catch (e) {
+        const pages = Math.floor(usize / this.pageSize);
         this.onProblem({
           code: 'corrupt-data',
-          message: `CPU ${this.ref.cpu}: a ${this.compression} chunk at offset ${this.reader.position - csize} does not decompress (${(e as Error).message}); skipped`,
+          message: `CPU ${this.ref.cpu} stream, compressed chunk at offset 0x${(this.reader.position - csize - 8).toString(16)}: ${(e as Error).message}; its ${pages} page(s) are skipped`,
         });
       }
     }
