@@ -11,6 +11,7 @@ import type { FloorCount, FloorStage } from './floor.js';
 import { fmtInt, fmtMB, fmtS, log } from './format.js';
 import { median, runShell, runTlbtrace, type Sample } from './measure.js';
 import type { Options, Ratio } from './options.js';
+import type { Runtime } from './runtimes.js';
 
 /** where --ingest-thread auto parses a big input on this machine, and the other choice (also measured) */
 export const AUTO_THREAD = autoPrefersWorker() ? 'worker' : 'main';
@@ -68,6 +69,19 @@ export interface Measurement {
   /** events counted by tlbtrace (its summary's input.events) */
   counted?: number;
   warnings?: number;
+  /** the runtime and zstd decoder a tlbtrace child reported (src/bench/child.ts) */
+  node?: string;
+  zstd?: string;
+}
+
+/** the trace.dat rows measured again on another runtime or zstd path (runtimes.ts) */
+export type RuntimeKey = 'dat' | 'datCopies' | 'datReadCopies';
+
+export interface RuntimeRows {
+  runtime: Runtime;
+  /** start-up on that runtime: the rows below are compared raw, start-up included */
+  startup: Measurement;
+  measurements: Partial<Record<RuntimeKey, Measurement>>;
 }
 
 export interface CaptureResult {
@@ -101,6 +115,8 @@ export interface CaptureResult {
   };
   /** the steady-state inputs (absent when not made) */
   copies?: CopiesInfo;
+  /** the trace.dat rows on the other runtimes / zstd paths */
+  runtimes: RuntimeRows[];
   notes: string[];
 }
 
@@ -135,7 +151,15 @@ export function describeFailure(s: Sample): string {
   return `exit code ${s.exitCode}${tail ? `: ${tail}` : ''}`;
 }
 
-export async function benchCapture(o: Options, captureDir: string, capture: string, tmp: string, startup: Measurement, traceCmd: string | null): Promise<CaptureResult> {
+export async function benchCapture(
+  o: Options,
+  captureDir: string,
+  capture: string,
+  tmp: string,
+  startup: Measurement,
+  traceCmd: string | null,
+  runtimes: Runtime[],
+): Promise<CaptureResult> {
   const dat = path.join(captureDir, 'trace.dat');
   const gz = path.join(captureDir, 'trace-cmd-report.txt.gz');
   const notes: string[] = [];
@@ -188,10 +212,19 @@ export async function benchCapture(o: Options, captureDir: string, capture: stri
     mk('datIngestCopies', `floor: ingest ${nx.copies}x.dat (typed events, no model)`);
   }
 
+  // the trace.dat rows again on each other runtime
+  const rt: RuntimeRows[] = runtimes.map((runtime) => {
+    const rows: RuntimeRows = { runtime, startup: { key: 'startup', what: `start-up, ${runtime.label}`, events: 0, samples: [] }, measurements: {} };
+    const keys: RuntimeKey[] = nx ? ['dat', 'datCopies', 'datReadCopies'] : ['dat'];
+    for (const k of keys) rows.measurements[k] = { ...m[k]!, what: `${m[k]!.what}, ${runtime.label}`, samples: [] };
+    return rows;
+  });
+
   const analyzeArgs = ['analyze', '--json', '--no-progress'];
-  const runOne = async (key: Key): Promise<void> => {
-    const x = m[key];
+  const runOne = async (key: Key, x: Measurement | undefined = m[key], runtime?: Runtime): Promise<void> => {
     if (x === undefined || x.error !== undefined) return;
+    // another runtime: its node binary, and its environment (TLBTRACE_ZSTD)
+    const on = runtime ? { node: runtime.node, env: { ...process.env, ...runtime.env } } : {};
     let s: Sample;
     switch (key) {
       case 'tracecmd':
@@ -201,7 +234,7 @@ export async function benchCapture(o: Options, captureDir: string, capture: stri
         s = await runTlbtrace([...analyzeArgs, textFile], { keepStdout: true });
         break;
       case 'dat':
-        s = await runTlbtrace([...analyzeArgs, dat], { keepStdout: true });
+        s = await runTlbtrace([...analyzeArgs, dat], { keepStdout: true, ...on });
         break;
       case 'datOther':
         s = await runTlbtrace([...analyzeArgs, '--ingest-thread', OTHER_THREAD, dat], { keepStdout: true });
@@ -219,14 +252,14 @@ export async function benchCapture(o: Options, captureDir: string, capture: stri
         s = await runTlbtrace([...analyzeArgs, nx!.text], { keepStdout: true });
         break;
       case 'datCopies':
-        s = await runTlbtrace([...analyzeArgs, nx!.dat], { keepStdout: true });
+        s = await runTlbtrace([...analyzeArgs, nx!.dat], { keepStdout: true, ...on });
         break;
       case 'textReadCopies':
       case 'textIngestCopies':
       case 'datReadCopies':
       case 'datIngestCopies': {
         const f = FLOORS[key]!;
-        s = await runTlbtrace(['--floor', f.stage, f.input === 'text' ? nx!.text : nx!.dat], { keepStdout: true });
+        s = await runTlbtrace(['--floor', f.stage, f.input === 'text' ? nx!.text : nx!.dat], { keepStdout: true, ...on });
         break;
       }
       default:
@@ -248,6 +281,8 @@ export async function benchCapture(o: Options, captureDir: string, capture: stri
       x.warnings = c.warnings;
     }
     s.stdout = '';
+    x.node ??= s.node;
+    x.zstd ??= s.zstd;
     x.samples.push(s);
     log(`${capture}: ${x.what}: ${fmtS(s.wallS)} s wall, ${fmtS(s.cpuS)} s cpu${s.maxRss ? `, ${fmtMB(s.maxRss)}` : ''}`);
   };
@@ -258,6 +293,10 @@ export async function benchCapture(o: Options, captureDir: string, capture: stri
       log(`${capture}: run ${r + 1}/${o.runs}`);
       await runStartup(startup);
       for (const k of order) await runOne(k);
+      for (const r of rt) {
+        await runStartup(r.startup, r.runtime);
+        for (const [k, x] of Object.entries(r.measurements)) await runOne(k as RuntimeKey, x, r.runtime);
+      }
     }
   } finally {
     if (!o.keepTmp) {
@@ -269,7 +308,7 @@ export async function benchCapture(o: Options, captureDir: string, capture: stri
   // event counts: what tlbtrace counted on the text (the capture's events)
   const events = m.text?.counted ?? m.dat?.counted ?? 0;
   const times = (k: Key): number => (k === 'streamN' ? o.scale : k.endsWith('Copies') ? nx!.copies : 1);
-  for (const x of Object.values(m)) {
+  for (const x of [...Object.values(m), ...rt.flatMap((r) => Object.values(r.measurements))]) {
     x.events = events * times(x.key);
     if (x.counted !== undefined && x.counted !== x.events) {
       notes.push(`${x.what}: tlbtrace counted ${fmtInt(x.counted)} events, expected ${fmtInt(x.events)}`);
@@ -325,12 +364,13 @@ export async function benchCapture(o: Options, captureDir: string, capture: stri
     measurements: m,
     ratios: {},
     copies,
+    runtimes: rt,
     notes,
   };
 }
 
-export async function runStartup(startup: Measurement): Promise<void> {
-  const s = await runTlbtrace(['--version']);
+export async function runStartup(startup: Measurement, runtime?: Runtime): Promise<void> {
+  const s = await runTlbtrace(['--version'], runtime ? { node: runtime.node, env: { ...process.env, ...runtime.env } } : {});
   if (s.exitCode !== 0) {
     startup.error = describeFailure(s);
     return;

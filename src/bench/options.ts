@@ -28,6 +28,10 @@ export interface Options {
   /** copies of the recording for the steady-state rows; 0: none */
   copies: number;
   keepTmp: boolean;
+  /** measure the trace.dat rows on the LTS too (runtimes.ts) */
+  lts: boolean;
+  /** its node binary (default: node@LTS from the npm registry) */
+  ltsNode?: string;
 }
 
 export const USAGE = `usage: npm run bench -- [options]
@@ -45,6 +49,10 @@ export const USAGE = `usage: npm run bench -- [options]
                        trace-cmd report text (default 5; needs trace-cmd; 0 skips them)
   --no-copies          the same as --copies 0
   --keep-tmp           keep the temporary files (uncompressed text, the N-copy inputs)
+  --lts-node PATH      the other runtime the trace.dat rows are measured on (default: the node
+                       package of the current LTS from the npm registry, installed once into
+                       node_modules/.cache/tlbtrace-bench/)
+  --no-lts             measure on this machine's node only
 `;
 
 export class ArgError extends Error {}
@@ -62,6 +70,7 @@ export function parseArgs(argv: string[]): Options {
     stream: true,
     copies: 5,
     keepTmp: false,
+    lts: true,
   };
   const int = (name: string, v: string | undefined, min: number): number => {
     const n = Number(v);
@@ -115,6 +124,12 @@ export function parseArgs(argv: string[]): Options {
         break;
       case '--keep-tmp':
         o.keepTmp = true;
+        break;
+      case '--lts-node':
+        o.ltsNode = path.resolve(value() ?? '');
+        break;
+      case '--no-lts':
+        o.lts = false;
         break;
       case '-h':
       case '--help':

@@ -1,6 +1,6 @@
 // The benchmark's report: the text tables (render) and the tlbtrace.bench/1 JSON (jsonOut).
 
-import { AUTO_THREAD, FLOORS, OTHER_THREAD, type CaptureResult, type Key, type Measurement } from './capture.js';
+import { AUTO_THREAD, FLOORS, OTHER_THREAD, type CaptureResult, type Key, type Measurement, type RuntimeKey } from './capture.js';
 import { fmtInt, fmtMB, fmtRate, fmtS, fmtX, pct, renderTable } from './format.js';
 import type { MachineInfo } from './machine.js';
 import type { Options, Ratio } from './options.js';
@@ -29,6 +29,7 @@ export function render(o: Options, machine: MachineInfo, startup: Measurement, r
   if (machine.loadStart > machine.nproc * 0.5) {
     s += `  note: the machine was busy at start (other processes): wall-clock times are inflated and noisy; the cpu-time ratios are the steadier figure\n`;
   }
+  s += `runtime: node ${machine.node}, zstd through ${ZSTD_NAME[machine.zstd]}${runtimesLine(results)}\n`;
   s += `PASS/FAIL metric: ${o.metric} (${o.metricWhy})\n`;
   s += `tlbtrace start-up (node + CLI load, \`tlbtrace --version\` via the child entry): ${fmtS(startup.wallS)} s wall, ${fmtS(startup.cpuS)} s cpu; subtracted from every tlbtrace time below before computing events/s (M ev/s columns); ${o.copies > 0 ? `the ${o.copies}x copies rows' ratio column gives both, raw and minus start-up` : 'no copies rows (--copies 0)'}\n`;
   s += `peak RSS: VmHWM of each tlbtrace child (its own peak resident set; process.resourceUsage().maxRSS, also in --json, adds the bench parent's RSS at fork)\n`;
@@ -116,6 +117,7 @@ export function render(o: Options, machine: MachineInfo, startup: Measurement, r
       s += `${n}x event counts: text ${cnt(cp.eventsText)}, trace.dat ${cnt(cp.eventsDat)}; ${n} x ${fmtInt(c.events)} = ${fmtInt(cp.eventsExpected)}: ${cp.eventsMatch ? 'match' : 'MISMATCH'} (copies ${(cp.shiftNs / 1e9).toFixed(6)} s apart)\n`;
     }
     for (const x of Object.values(m)) if (x.error) s += `  ${x.what}: failed: ${x.error}\n`;
+    s += runtimeTable(o, c, startup);
     for (const n of c.notes) s += `  note: ${n}\n`;
   }
   for (const n of globalNotes) s += `note: ${n}\n`;
@@ -168,9 +170,64 @@ export function jsonOut(o: Options, machine: MachineInfo, startup: Measurement, 
       measurements: Object.fromEntries(Object.entries(c.measurements).map(([k, x]) => [k, meas(x)])),
       ratios: c.ratios,
       copies: c.copies ?? null,
+      runtimes: c.runtimes.map((r) => ({
+        label: r.runtime.label,
+        node: r.runtime.version,
+        env: r.runtime.env,
+        startup: meas(r.startup),
+        measurements: Object.fromEntries(Object.entries(r.measurements).map(([k, x]) => [k, { ...meas(x), zstd: x.zstd ?? null }])),
+      })),
       notes: c.notes,
     })),
     results: tgs,
     notes: globalNotes,
   };
+}
+
+const ZSTD_NAME: Record<string, string> = {
+  'node:zlib': "node:zlib's zstd",
+  wasm: 'WebAssembly (zstddec: the reference library; node:zlib has zstd from 22.15)',
+};
+
+/** the other runtimes measured, named in the header */
+function runtimesLine(results: CaptureResult[]): string {
+  const rts = results[0]?.runtimes ?? [];
+  return rts.length ? `; trace.dat rows also on ${rts.map((r) => r.runtime.label).join('; ')} (table per capture)` : '';
+}
+
+/**
+ * The trace.dat rows side by side on every runtime / zstd path measured: times as measured
+ * (start-up included, since each runtime starts up differently), and this machine's time over
+ * that runtime's (above 1x: faster than this machine's node).
+ */
+function runtimeTable(o: Options, c: CaptureResult, startup: Measurement): string {
+  if (c.runtimes.length === 0) return '';
+  const keys: RuntimeKey[] = c.copies ? ['dat', 'datCopies', 'datReadCopies'] : ['dat'];
+  const field = metricTime[o.metric];
+  const n = c.copies?.copies;
+  const title: Record<RuntimeKey, string> = { dat: 'trace.dat analyze', datCopies: `${n}x.dat analyze`, datReadCopies: `floor: read ${n}x.dat` };
+  const rssKey: RuntimeKey = c.copies ? 'datCopies' : 'dat';
+  const rows: string[][] = [['runtime', 'zstd', `start-up ${o.metric} s`, ...keys.map((k) => `${title[k]} ${o.metric} s`), `peak RSS (${title[rssKey]})`]];
+  const base = c.measurements;
+  const cell = (x: Measurement | undefined, ref: Measurement | undefined): string => {
+    const t = x?.[field];
+    if (x?.error !== undefined && x.samples.length === 0) return 'FAILED';
+    const r = ref?.[field];
+    return t === undefined ? '-' : ref === undefined || r === undefined || x === ref ? fmtS(t) : `${fmtS(t)} (${fmtX(r / t)})`;
+  };
+  rows.push(['node ' + (base.dat?.node ?? process.version) + ' (this machine)', base.dat?.zstd ?? '-', cell(startup, startup), ...keys.map((k) => cell(base[k], base[k])), fmtMB(base[rssKey]?.maxRss)]);
+  for (const r of c.runtimes) {
+    const m = r.measurements;
+    const zstd = m.dat?.zstd ?? r.runtime.zstd;
+    rows.push([r.runtime.label, zstd, cell(r.startup, startup), ...keys.map((k) => cell(m[k], base[k])), fmtMB(m[rssKey]?.maxRss)]);
+  }
+  let s = `trace.dat on each runtime (${o.metric} time as measured, start-up included; in brackets this machine's node's time over it: above 1x is faster):\n`;
+  s += renderTable(rows, new Set(keys.map((_, i) => i + 3).concat([2])));
+  for (const r of c.runtimes) {
+    for (const x of Object.values(r.measurements)) {
+      if (x.zstd !== undefined && x.zstd !== r.runtime.zstd) s += `  note: ${x.what}: the child used zstd ${x.zstd}, expected ${r.runtime.zstd}\n`;
+      if (x.error) s += `  ${x.what}: failed: ${x.error}\n`;
+    }
+  }
+  return s;
 }

@@ -19,6 +19,10 @@
 //                of the recording in the capture's own trace.dat form (src/bench/copyinputs.ts)
 //                and Nx.txt its `trace-cmd report`. On 1x, JIT warm-up is a big part of tlbtrace's
 //                time; on Nx it is spread over N times the events, as on a 10^8-event trace.
+//   runtimes     the trace.dat rows (1x, Nx, floor: read Nx) again on the current LTS from the npm
+//                registry's `node` package, with its node:zlib zstd and with the WebAssembly zstd
+//                forced, side by side with this node's (src/bench/runtimes.ts); every row names the
+//                runtime and the zstd path its child reported
 // Events/s of tlbtrace runs use (time - start-up); trace-cmd's own start-up is milliseconds. The
 // copies rows also give the raw ratio (start-up included). The speed PASS/FAIL lines use the
 // copies rows when measured: raw where start-up is under 5% of the run (the comparison issue #7
@@ -42,6 +46,7 @@ import { log } from './format.js';
 import { machineInfo } from './machine.js';
 import { ArgError, parseArgs, USAGE, type Options } from './options.js';
 import { jsonOut, render } from './report.js';
+import { ltsNode, otherRuntimes, type Runtime } from './runtimes.js';
 import { computeRatios, targets } from './targets.js';
 
 async function main(): Promise<number> {
@@ -97,12 +102,26 @@ async function main(): Promise<number> {
     if (machine.traceCmd === null) {
       log('trace-cmd is not installed: the ratio against `trace-cmd report` cannot be measured (apt-get install -y trace-cmd); absolute rates are still measured');
     }
+    // the trace.dat rows on the other runtime (the current LTS from the npm registry) and zstd path
+    let runtimes: Runtime[] = [];
+    if (o.lts) {
+      const lts = ltsNode(o.ltsNode, log);
+      if ('why' in lts) globalNotes.push(`the trace.dat rows were measured on this machine's node only: ${lts.why}`);
+      runtimes = otherRuntimes('why' in lts ? null : lts);
+    }
     for (const { capture, dir } of present) {
-      results.push(await benchCapture(o, dir, capture, tmp, startup, machine.traceCmd));
+      results.push(await benchCapture(o, dir, capture, tmp, startup, machine.traceCmd, runtimes));
     }
     // one start-up figure (median over every capture's runs) for all tlbtrace times
     reduce(startup, undefined);
     for (const c of results) for (const x of Object.values(c.measurements)) reduce(x, isReference(x.key) ? undefined : startup);
+    // the runtime rows are compared raw (start-up included): each runtime starts up differently
+    for (const c of results) {
+      for (const r of c.runtimes) {
+        reduce(r.startup, undefined);
+        for (const x of Object.values(r.measurements)) reduce(x, undefined);
+      }
+    }
     computeRatios(results, startup);
   } finally {
     cleanup();

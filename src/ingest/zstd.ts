@@ -9,7 +9,6 @@
 
 import * as zlib from 'node:zlib';
 import { Readable, pipeline } from 'node:stream';
-import { WasmZstd, WasmZstdError } from './zstd-wasm.js';
 
 export type ZstdPath = 'node:zlib' | 'wasm';
 
@@ -91,8 +90,12 @@ export function nodeZstd(): ZstdDecoder | null {
   };
 }
 
-/** the WebAssembly decoder (loaded once per thread); rejects where WebAssembly is unavailable */
+/**
+ * The WebAssembly decoder (loaded once per thread, and only when used: its module is 85 KB of
+ * JavaScript); rejects where WebAssembly is unavailable.
+ */
 export async function wasmZstd(): Promise<ZstdDecoder> {
+  const { WasmZstd, WasmZstdError } = await import('./zstd-wasm.js');
   const w = await WasmZstd.load();
   const wrap = (e: unknown): unknown => (e instanceof WasmZstdError ? new ZstdError(e.message) : e);
   return {
