@@ -62,12 +62,15 @@ async function walkTraceDat(path: string): Promise<number> {
     };
     let records = 0;
     // one CPU after another; refill() positions on a window's first record, advance() moves on
-    for (const c of cpuCursors(file, info, onProblem).cursors) {
+    const { streams, cursors } = cpuCursors(file, info, onProblem);
+    for (const c of cursors) {
       while (await c.refill()) {
         records++;
         while (c.advance()) records++;
       }
     }
+    const cut = streams.find((s) => s.truncated);
+    if (cut) throw new Error(`${path}: the file is cut short: ${cut.account()}`);
     return records;
   } finally {
     await file.close();

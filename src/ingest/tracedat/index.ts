@@ -24,6 +24,7 @@ import { HeaderError, readTraceDatInfo, TRACE_DAT_MAGIC, type TraceDatInfo } fro
 import { Kallsyms } from './kallsyms.js';
 import { RecordMerge } from './merge.js';
 import { CpuCursor, CpuStream, type StreamProblem } from './ringbuf.js';
+import { cutReport, holdsCompletePage } from './salvage.js';
 
 export { readTraceDatInfo, type TraceDatInfo } from './header.js';
 
@@ -59,6 +60,11 @@ export async function openTraceDat(path: string, opts: IngestOptions, diag: Diag
   let info: TraceDatInfo;
   try {
     info = await readInfo(file, display);
+    if (info.truncated && !(await holdsCompletePage(file, info.cpuData, info.pageSize, info.cpuDataCompressed, info.littleEndian))) {
+      const start = Math.min(...info.cpuData.map((c) => c.offset), Number.MAX_SAFE_INTEGER);
+      const where = start < Number.MAX_SAFE_INTEGER ? ` (it starts at offset ${start})` : '';
+      throw new InputError(display, 0, `truncated file: it ends at byte ${file.size}, before the first complete page of trace data${where}: no events to read`);
+    }
   } finally {
     await file.close();
   }
@@ -73,9 +79,6 @@ export async function openTraceDat(path: string, opts: IngestOptions, diag: Diag
     lines: 0,
     kernel: info.uname?.split(/\s+/)[2],
   };
-  if (info.recovered) {
-    diag.warn('truncated-input', display, 0, `file cut inside the trace data: ${info.notes[info.notes.length - 1]}`);
-  }
   for (const note of info.notes) {
     if (note.startsWith('instance')) diag.warn('ignored-instance', display, 0, note);
   }
@@ -189,6 +192,10 @@ async function* readEvents(
     }
     if (merge.batch.length) yield withTgids(merge.take(), tgids);
     progress();
+    if (meta.truncated || streams.some((s) => s.truncated)) {
+      meta.truncated = true;
+      diag.warn('truncated-input', display, 0, cutReport(file.size, streams, info.recovered ? { blocks: info.cpuData.length, cpuCount: info.cpuCount } : null));
+    }
   } finally {
     await file.close();
   }

@@ -46,6 +46,11 @@ export interface CpuDataRef {
   offset: number;
   /** bytes in the file (compressed size when compressed) */
   size: number;
+  /**
+   * found by salvage.ts in a file cut inside this CPU's data: `size` is what the file holds, not
+   * what was written
+   */
+  cutShort?: boolean;
 }
 
 export interface TraceDatInfo {

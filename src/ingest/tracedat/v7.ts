@@ -8,11 +8,12 @@ import { decompressBlock, isSupportedCompression, prepareZstd, zstdUnavailable }
 import { RandomAccessFile } from './file.js';
 import type { EventFormat } from './format.js';
 import { u64, viewOf } from './bytes.js';
-import { recoverFlyrecord } from './salvage.js';
+import { metadataCut, recoverFlyrecord } from './salvage.js';
 import {
   Cur,
   fail,
   finish,
+  HeaderError,
   Opt,
   parseEventFormats,
   parseFtraceFormats,
@@ -29,8 +30,17 @@ export async function readV7(file: RandomAccessFile, head: Buffer, p: number, ba
   const le = base.littleEndian;
   const c = new Cur(head, le, 'file header');
   c.p = p;
-  const compName = c.cstr('compression name');
-  c.cstr('compression version');
+  let compName: string;
+  let firstOptions: number;
+  try {
+    compName = c.cstr('compression name');
+    c.cstr('compression version');
+    firstOptions = c.u64('first options offset');
+  } catch (e) {
+    // `head` is the whole file when it is this short: it ends inside its own header
+    if (e instanceof HeaderError && head.length === file.size) fail(`truncated file: it ends at byte ${file.size}, inside the file header (${e.message})`);
+    throw e;
+  }
   if (!isSupportedCompression(compName)) fail(`unsupported compression "${compName}" (supported: none, zlib, zstd)`);
   const compression = compName;
   if (compression === 'zstd') {
@@ -38,7 +48,6 @@ export async function readV7(file: RandomAccessFile, head: Buffer, p: number, ba
     const why = zstdUnavailable();
     if (why !== null) fail(`this file is zstd-compressed: ${why}`);
   }
-  const firstOptions = c.u64('first options offset');
 
   const st: OptionState = { info: { notes: [], tsOffset: 0 }, sections: new Map(), nextOptions: [firstOptions] };
   const sectionEnds: number[] = [];
@@ -81,6 +90,7 @@ export async function readV7(file: RandomAccessFile, head: Buffer, p: number, ba
   };
 
   let optionsCut = false;
+  let cutOptionsAt = 0;
   const seen = new Set<number>();
   while (st.nextOptions.length) {
     const off = st.nextOptions.shift()!;
@@ -88,8 +98,17 @@ export async function readV7(file: RandomAccessFile, head: Buffer, p: number, ba
     seen.add(off);
     const body = await readSection(off, Opt.Done, 'options');
     if (!body) {
-      if (off === firstOptions) fail(`truncated file: the first options section (offset ${off}) is past the end of the file (${file.size} bytes)`);
+      if (off === firstOptions) {
+        // trace-cmd writes the metadata sections, then this options section, then the trace data
+        const found = await metadataCut(file, le, c.p);
+        if (found !== null && 'options' in found) {
+          fail(`corrupt file header: the first options section is said to be at offset ${off}, past the end of the file (${file.size} bytes), but the file holds whole metadata sections and an options section at offset ${found.options}`);
+        }
+        const where = found === null ? '' : `, ${found.cut}`;
+        fail(`truncated file: it ends at byte ${file.size}${where}, before the first options section (offset ${off}) and the trace data after it: no events to read`);
+      }
       optionsCut = true;
+      cutOptionsAt = off;
       break;
     }
     parseOptions(new Cur(body, le, `options section at offset ${off}`), true, st);
@@ -98,7 +117,12 @@ export async function readV7(file: RandomAccessFile, head: Buffer, p: number, ba
   const formats: EventFormat[] = [];
   const need = async (id: number, what: string): Promise<Cur> => {
     const off = st.sections.get(id);
-    if (off === undefined) fail(`missing ${what} section (no option points at it)`);
+    if (off === undefined) {
+      // `trace-cmd convert` writes the options naming the metadata sections in a second options
+      // section, right before the trace data
+      if (optionsCut) fail(`truncated file: it ends at byte ${file.size}, inside the options section at offset ${cutOptionsAt}, before the option that names the ${what} section and before the trace data: no events to read`);
+      fail(`missing ${what} section (no option points at it)`);
+    }
     const body = await readSection(off, id, what);
     if (!body) fail(`truncated file: the ${what} section at offset ${off} goes past the end of the file (${file.size} bytes)`);
     return new Cur(body, le, `${what} section`);
