@@ -79,6 +79,7 @@ export async function openTraceDat(path: string, opts: IngestOptions, diag: Diag
     lines: 0,
     kernel: info.uname?.split(/\s+/)[2],
   };
+  for (const p of info.problems) diag.warn('corrupt-data', display, 0, p);
   for (const note of info.notes) {
     if (note.startsWith('instance')) diag.warn('ignored-instance', display, 0, note);
   }

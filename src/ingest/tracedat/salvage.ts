@@ -22,10 +22,12 @@ export async function recoverFlyrecord(
   after: number,
   cpuCount: number | undefined,
   compression: CompressionName,
+  /** where the data ends at the latest: the end of the file, or a damaged options section after it */
+  limit = file.size,
 ): Promise<{ cpus: CpuDataRef[]; compressed: boolean }> {
   const h = await file.read(after, 16);
   if (h.length < 16 || viewOf(h).getUint16(0, le) !== Opt.Buffer) {
-    fail(`truncated file: no flyrecord section after the metadata (offset ${after}) and the options describing it are cut off`);
+    fail(`no flyrecord section after the metadata (offset ${after}), and the options that say where the trace data is are cut off or damaged: no events to read`);
   }
   const compressed = (viewOf(h).getUint16(2, le) & SEC_FL_COMPRESS) !== 0 && compression !== 'none';
   const align = (x: number): number => Math.ceil(x / pageSize) * pageSize;
@@ -63,8 +65,8 @@ export async function recoverFlyrecord(
     let start = pos;
     let lastTs = -1;
     const step = 256;
-    while (pos + 16 <= file.size) {
-      const block = await file.read(pos, step * pageSize);
+    while (pos + 16 <= limit) {
+      const block = await file.read(pos, Math.min(step * pageSize, limit - pos));
       const bv = viewOf(block);
       let i = 0;
       for (; i + 8 <= block.length; i += pageSize) {
@@ -78,7 +80,7 @@ export async function recoverFlyrecord(
       pos += block.length;
       if (block.length < step * pageSize) break;
     }
-    cpus.push({ cpu: cpus.length, offset: start, size: file.size - start, cutShort: true });
+    cpus.push({ cpu: cpus.length, offset: start, size: limit - start, ...(limit >= file.size ? { cutShort: true } : {}) });
   }
   return { cpus, compressed };
 }

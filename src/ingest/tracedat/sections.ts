@@ -86,6 +86,8 @@ export interface TraceDatInfo {
   /** metadata says the data goes past the end of the file */
   truncated: boolean;
   notes: string[];
+  /** damage the metadata could be read around (corrupt-data warnings) */
+  problems: string[];
 }
 
 /** What was wrong with the header, for an InputError. */
@@ -322,6 +324,7 @@ export function finish(base: Base, st: OptionState, formats: EventFormat[], extr
     recovered: false,
     truncated: false,
     notes: info.notes,
+    problems: [],
     ...extra,
   };
 }

@@ -89,14 +89,27 @@ export async function readV7(file: RandomAccessFile, head: Buffer, p: number, ba
     };
   };
 
-  let optionsCut = false;
-  let cutOptionsAt = 0;
+  // an options section after the first that is cut off or damaged: the options it held are lost
+  // (for trace-cmd record, the last one names each CPU's data: salvage.ts finds it without them)
+  let optionsLost: { at: number; damage: string | null } | null = null;
+  const problems: string[] = [];
   const seen = new Set<number>();
   while (st.nextOptions.length) {
     const off = st.nextOptions.shift()!;
     if (seen.has(off)) fail(`corrupt options: options section at offset ${off} is referenced twice`);
     seen.add(off);
-    const body = await readSection(off, Opt.Done, 'options');
+    let body: Buffer | null;
+    const ends = sectionEnds.length;
+    try {
+      body = await readSection(off, Opt.Done, 'options');
+      if (body) parseOptions(new Cur(body, le, `options section at offset ${off}`), true, st);
+    } catch (e) {
+      if (!(e instanceof HeaderError) || off === firstOptions) throw e;
+      problems.push(`${e.message}; the options after it are lost`);
+      optionsLost = { at: off, damage: e.message };
+      sectionEnds.length = ends; // (where the trace data starts is looked for after the others)
+      break;
+    }
     if (!body) {
       if (off === firstOptions) {
         // trace-cmd writes the metadata sections, then this options section, then the trace data
@@ -107,11 +120,9 @@ export async function readV7(file: RandomAccessFile, head: Buffer, p: number, ba
         const where = found === null ? '' : `, ${found.cut}`;
         fail(`truncated file: it ends at byte ${file.size}${where}, before the first options section (offset ${off}) and the trace data after it: no events to read`);
       }
-      optionsCut = true;
-      cutOptionsAt = off;
+      optionsLost = { at: off, damage: null };
       break;
     }
-    parseOptions(new Cur(body, le, `options section at offset ${off}`), true, st);
   }
 
   const formats: EventFormat[] = [];
@@ -120,7 +131,10 @@ export async function readV7(file: RandomAccessFile, head: Buffer, p: number, ba
     if (off === undefined) {
       // `trace-cmd convert` writes the options naming the metadata sections in a second options
       // section, right before the trace data
-      if (optionsCut) fail(`truncated file: it ends at byte ${file.size}, inside the options section at offset ${cutOptionsAt}, before the option that names the ${what} section and before the trace data: no events to read`);
+      if (optionsLost?.damage === null) {
+        fail(`truncated file: it ends at byte ${file.size}, inside the options section at offset ${optionsLost.at}, before the option that names the ${what} section and before the trace data: no events to read`);
+      }
+      if (optionsLost) fail(`the ${what} section cannot be found: ${optionsLost.damage}`);
       fail(`missing ${what} section (no option points at it)`);
     }
     const body = await readSection(off, id, what);
@@ -132,20 +146,39 @@ export async function readV7(file: RandomAccessFile, head: Buffer, p: number, ba
   parseEventFormats(await need(Opt.EventFormats, 'event formats'), formats);
   let kallsyms: () => Buffer | null = () => null;
   const kOff = st.sections.get(Opt.Kallsyms);
+  let kBody: (() => Buffer) | null = null;
   if (kOff !== undefined) {
-    const body = await readSectionLazy(kOff, Opt.Kallsyms, 'kallsyms');
-    if (!body) fail(`truncated file: the kallsyms section at offset ${kOff} goes past the end of the file (${file.size} bytes)`);
+    let damaged = false;
+    try {
+      kBody = await readSectionLazy(kOff, Opt.Kallsyms, 'kallsyms');
+    } catch (e) {
+      // only function names in payloads come from it (kallsyms.ts): warn and print addresses
+      if (!(e instanceof HeaderError)) throw e;
+      problems.push(`${e.message}; addresses are printed as hex`);
+      damaged = true;
+    }
+    if (kBody === null && !damaged) fail(`truncated file: the kallsyms section at offset ${kOff} goes past the end of the file (${file.size} bytes)`);
+  }
+  if (kBody !== null) {
+    const body = kBody;
     kallsyms = () => {
       const k = new Cur(body(), le, 'kallsyms section');
       const size = k.u32('kallsyms size');
       return size ? k.bytes(size, 'kallsyms') : null;
     };
   }
-  if (st.sections.has(Opt.Printk)) await need(Opt.Printk, 'printk');
+  // (the printk section holds trace_printk() formats, for bprint events: not read)
+  // The saved cmdlines name the pids of the record headers (comms.ts; sched_switch records name
+  // their own tasks too): damaged, they are a warning, tasks known only there print as <...>.
   let cmdlines = '';
   if (st.sections.has(Opt.Cmdlines)) {
-    const k = await need(Opt.Cmdlines, 'saved cmdlines');
-    cmdlines = decodeUtf8Escaped(k.bytes(k.u64('cmdlines size'), 'saved cmdlines'));
+    try {
+      const k = await need(Opt.Cmdlines, 'saved cmdlines');
+      cmdlines = decodeUtf8Escaped(k.bytes(k.u64('cmdlines size'), 'saved cmdlines'));
+    } catch (e) {
+      if (!(e instanceof HeaderError)) throw e;
+      problems.push(`${e.message}; tasks the sched events do not name print as <...>`);
+    }
   }
 
   let cpuData: CpuDataRef[] = [];
@@ -160,23 +193,29 @@ export async function readV7(file: RandomAccessFile, head: Buffer, p: number, ba
       truncated = true;
     } else {
       const hv = viewOf(h);
-      if (hv.getUint16(0, le) !== Opt.Buffer) fail(`corrupt flyrecord section at offset ${st.buffer.offset}: section id ${hv.getUint16(0, le)}, expected ${Opt.Buffer}`);
-      cpuDataCompressed = (hv.getUint16(2, le) & SEC_FL_COMPRESS) !== 0;
+      if (hv.getUint16(0, le) === Opt.Buffer) {
+        cpuDataCompressed = (hv.getUint16(2, le) & SEC_FL_COMPRESS) !== 0;
+      } else {
+        // the BUFFER option says where each CPU's data is; this header only whether it is compressed
+        cpuDataCompressed = compression !== 'none';
+        problems.push(`corrupt flyrecord section at offset ${st.buffer.offset}: section id ${hv.getUint16(0, le)}, expected ${Opt.Buffer}; the trace data is read as ${cpuDataCompressed ? compression + ' chunks' : 'uncompressed pages'}`);
+      }
     }
     cpuData = st.buffer.cpus;
     if (st.buffer.pageSize) pageSize = st.buffer.pageSize;
     truncated ||= cpuData.some((cd) => cd.size > 0 && cd.offset + cd.size > file.size);
-  } else if (optionsCut) {
+  } else if (optionsLost) {
     // The options section holding the BUFFER option is written after the trace data, so a file
-    // cut inside the data loses it. Find the flyrecord section after the last metadata section.
-    const r = await recoverFlyrecord(file, le, pageSize, Math.max(0, ...sectionEnds), st.info.cpuCount, compression);
+    // cut inside the data loses it. Find the flyrecord section after the last metadata section;
+    // a damaged options section after it ends the data.
+    const after = Math.max(0, ...sectionEnds);
+    const limit = optionsLost.damage !== null && optionsLost.at > after ? optionsLost.at : file.size;
+    const r = await recoverFlyrecord(file, le, pageSize, after, st.info.cpuCount, compression, limit);
     cpuData = r.cpus;
     cpuDataCompressed = r.compressed;
     recovered = true;
-    truncated = true;
-    st.info.notes.push(
-      `the options naming the per-CPU data were cut off; found ${cpuData.length} CPU data block(s) after offset ${Math.max(0, ...sectionEnds)} and numbered them in file order`,
-    );
+    truncated = optionsLost.damage === null;
+    st.info.notes.push(`the options naming the per-CPU data are lost; found ${cpuData.length} CPU data block(s) after offset ${after} and numbered them in file order`);
   } else {
     fail('no flyrecord buffer for the top instance (no BUFFER option)');
   }
@@ -185,6 +224,7 @@ export async function readV7(file: RandomAccessFile, head: Buffer, p: number, ba
     compression,
     kallsyms,
     cmdlines,
+    problems,
     cpuData,
     cpuDataCompressed,
     recovered,
