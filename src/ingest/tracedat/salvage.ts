@@ -26,8 +26,9 @@ export async function recoverFlyrecord(
   limit = file.size,
 ): Promise<{ cpus: CpuDataRef[]; compressed: boolean }> {
   const h = await file.read(after, 16);
-  if (h.length < 16 || viewOf(h).getUint16(0, le) !== Opt.Buffer) {
-    fail(`no flyrecord section after the metadata (offset ${after}), and the options that say where the trace data is are cut off or damaged: no events to read`);
+  if (h.length < 16) fail(`truncated file: it ends at byte ${file.size}, before or inside the flyrecord section header (offset ${after}), before the trace data: no events to read`);
+  if (viewOf(h).getUint16(0, le) !== Opt.Buffer) {
+    fail(`no flyrecord section after the metadata (offset ${after}: section id ${viewOf(h).getUint16(0, le)}), and the options that say where the trace data is are cut off or damaged: no events to read`);
   }
   const compressed = (viewOf(h).getUint16(2, le) & SEC_FL_COMPRESS) !== 0 && compression !== 'none';
   const align = (x: number): number => Math.ceil(x / pageSize) * pageSize;
