@@ -2,13 +2,17 @@
 // -> the same TraceEvent stream the text parsers produce for `trace-cmd report` of the recording.
 //
 // Layout of this folder:
-//   header.ts   initial format, v6 sequential metadata, v7 options/sections
+//   header.ts   initial format, then v6.ts (sequential metadata) or v7.ts (options/sections);
+//               sections.ts the types and option/format blocks both share
+//   salvage.ts  a file cut short or with damaged options: finding the data, saying what was lost
 //   format.ts   event format / header_page text -> field offsets
 //   ringbuf.ts  per-CPU page streams (chunked decompression) and the kbuffer-style page walker
 //   decode.ts   record payload -> TraceEvent (syscall names/numbers from src/events/payloads.ts)
 //   merge.ts    the per-record loop: all CPUs' records in timestamp order, decoded into batches
 //   kallsyms.ts, comms.ts: addresses and pids to names as trace-cmd report prints them
 //   compress.ts zlib and zstd blocks (zstd: ../zstd.ts, node:zlib where the runtime has it, else WebAssembly)
+// A file cut inside its data gives the records of its complete pages (one truncated-input
+// warning says per CPU what was read and lost); one cut before any complete page is an InputError.
 // Records of all CPUs are merged by timestamp (ties: lowest CPU first, like
 // tracecmd_peek_next_data()); memory stays bounded by one window (256 pages or one compressed
 // chunk) per CPU plus one batch of events.
