@@ -1,7 +1,7 @@
 // `npm run fuzz`: mutated real traces through the whole pipeline, in parallel worker processes:
 // text excerpts (mutate.ts, check.ts), then whole trace.dat files (datcase.ts).
 //
-//   node dist/fuzz/run.js [--cases 100000] [--dat-cases 2000] [--workers 2] [--seed N] [--cli-every 50]
+//   node dist/fuzz/run.js [--cases 100000] [--dat-cases 10000] [--workers 2] [--seed N] [--cli-every 50]
 //                         [--html-every 5000] [--schema-every 10] [--excerpts-per-file 6] [--excerpt-lines 200]
 //                         [--max-heap-mb 512] [--case-timeout 60]
 //   node dist/fuzz/run.js --replay '<case JSON>'        re-run one text case and print what it checks
@@ -158,7 +158,7 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`\nSHRUNK (worker ${w}) ${s.shrunk.excerpt}\n  ${s.shrunk.failures.join('\n  ')}\n  replay: node dist/fuzz/run.js --replay '${JSON.stringify(s.shrunk.case)}'\n`);
     }
   }
-  const datCases = Number(arg(argv, '--dat-cases') ?? 2000);
+  const datCases = Number(arg(argv, '--dat-cases') ?? 10_000);
   const fixtures = arg(argv, '--fixtures');
   const binaryBad = datCases > 0 ? await runBinary(datCases, workers, seed, timeoutMs, fixtures !== undefined ? ['--fixtures', fixtures] : []) : 0;
   return failureCount > 0 || done < total || binaryBad > 0 ? 1 : 0;

@@ -1,5 +1,5 @@
 // The binary half of the fuzz suite: a bounded run of trace.dat cases (src/fuzz/datcase.ts; `npm
-// run fuzz` runs 2000) in a worker process under the watchdog that catches a hang, and one
+// run fuzz` runs 10 000) in a worker process under the watchdog that catches a hang, and one
 // regression test per kind of damage the binary fuzzer found, each with the exact message.
 // Damage is done to real files of fixtures/ at places src/fuzz/datlayout.ts finds.
 //
@@ -24,7 +24,7 @@ import { FIXTURES, TmpDir } from './helpers.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SEED = Number(process.env.FUZZ_SEED ?? 20261206);
-const CASES = Number(process.env.FUZZ_DAT_CASES ?? 40);
+const CASES = Number(process.env.FUZZ_DAT_CASES ?? 100);
 
 let tmp: TmpDir;
 beforeAll(() => {
