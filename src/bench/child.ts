@@ -8,16 +8,19 @@
 //
 // On exit it writes one JSON line to the fd named by TLBTRACE_BENCH_FD (the parent opens a pipe
 // as fd 3), else to stderr:
-//   {"exitCode":0,"maxRssKB":151234,"hwmKB":150112,"userUs":...,"systemUs":...,"mainThreadUs":...,"cliMs":...}
+//   {"exitCode":0,"maxRssKB":151234,"hwmKB":150112,"userUs":...,"systemUs":...,"mainThreadUs":...,"cliMs":...,
+//    "node":"v20.20.2","zstd":"wasm"}
 // maxRssKB is process.resourceUsage().maxRSS (KiB); hwmKB is VmHWM of /proc/self/status (KiB),
 // the peak RSS of this process image alone. They differ when the parent is big: Linux carries
 // the RSS high-water mark of the forked copy of the parent across exec into ru_maxrss (and so
 // into maxRSS), while VmHWM belongs to the exec'd image only. cliMs is the time from the start of
-// main() to its end (no node start-up, no module loading).
+// main() to its end (no node start-up, no module loading). node and zstd name the runtime and the
+// zstd decoder it used (src/ingest/zstd.ts: node:zlib where the runtime has it, else wasm).
 
 import { readFileSync, writeSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { main } from '../cli/main.js';
+import { zstdPath } from '../ingest/zstd.js';
 import { FLOOR_STAGES, runFloor, type FloorStage } from './floor.js';
 
 function reportFd(): number {
@@ -78,6 +81,8 @@ process.on('exit', (code) => {
     mainThreadUs: mainThreadUs(),
     cliMs,
     uptimeMs: Math.round(process.uptime() * 1000),
+    node: process.version,
+    zstd: zstdPath(),
   });
   try {
     writeSync(reportFd(), line + '\n');

@@ -1,6 +1,7 @@
 // The floors under an analysis: what an input costs before the model sees a single event.
 //
-//   read     trace.dat: every CPU's stream decompressed (the ingest's own zstd/zlib code) and
+//   read     trace.dat: every CPU's stream decompressed (the ingest's own zstd/zlib code, so the
+//            runtime's zstd path: node:zlib or WebAssembly, see ingest/zstd.ts) and
 //            every record walked (its ring-buffer page walker), nothing decoded, nothing merged;
 //            text: the bytes read (gzip/zstd decompressed) and the newlines counted
 //   ingest   openTrace() and every event batch iterated: bytes -> lines -> typed events
@@ -12,7 +13,6 @@
 import { Diagnostics } from '../ingest/diagnostics.js';
 import { openTrace } from '../ingest/index.js';
 import { InputStream } from '../ingest/input.js';
-import { prepareZstd } from '../ingest/tracedat/compress.js';
 import { RandomAccessFile } from '../ingest/tracedat/file.js';
 import { readTraceDatInfo } from '../ingest/tracedat/header.js';
 import { cpuCursors, isTraceDat } from '../ingest/tracedat/index.js';
@@ -54,7 +54,6 @@ export async function runFloor(stage: FloorStage, file: string): Promise<FloorCo
 
 /** Decompress and walk every record of every CPU, one CPU after another; the record count. */
 async function walkTraceDat(path: string): Promise<number> {
-  await prepareZstd();
   const file = await RandomAccessFile.open(path);
   try {
     const info = await readTraceDatInfo(file);
@@ -63,12 +62,15 @@ async function walkTraceDat(path: string): Promise<number> {
     };
     let records = 0;
     // one CPU after another; refill() positions on a window's first record, advance() moves on
-    for (const c of cpuCursors(file, info, onProblem).cursors) {
+    const { streams, cursors } = cpuCursors(file, info, onProblem);
+    for (const c of cursors) {
       while (await c.refill()) {
         records++;
         while (c.advance()) records++;
       }
     }
+    const cut = streams.find((s) => s.truncated);
+    if (cut) throw new Error(`${path}: the file is cut short: ${cut.account()}`);
     return records;
   } finally {
     await file.close();

@@ -1,14 +1,17 @@
-// The machine a benchmark ran on: CPUs, CPU model, memory, node, kernel, load.
+// The machine a benchmark ran on: CPUs, CPU model, memory, node and its zstd decoder, kernel, load.
 
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
+import { zstdPath, type ZstdPath } from '../ingest/zstd.js';
 
 export interface MachineInfo {
   nproc: number;
   cpuModel: string;
   memTotalMB: number;
   node: string;
+  /** the zstd decoder this node uses (src/ingest/zstd.ts) */
+  zstd: ZstdPath;
   kernel: string;
   platform: string;
   /** 1-minute load average when the benchmark started and ended */
@@ -58,6 +61,7 @@ export function machineInfo(): MachineInfo {
     cpuModel: cpuModel(),
     memTotalMB: Math.round(os.totalmem() / 1e6),
     node: process.version,
+    zstd: zstdPath(),
     kernel: os.release(),
     platform: `${process.platform}-${process.arch}`,
     loadStart: os.loadavg()[0]!,

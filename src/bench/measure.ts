@@ -25,6 +25,9 @@ export interface Sample {
   maxRssRusage?: number;
   /** main() of the CLI only, seconds (tlbtrace children) */
   cliS?: number;
+  /** the runtime (process.version) and zstd decoder (src/ingest/zstd.ts) of a tlbtrace child */
+  node?: string;
+  zstd?: string;
   exitCode: number;
   stdout: string;
   stderr: string;
@@ -36,6 +39,8 @@ interface SpawnOptions {
   /** keep stdout (else it is read and dropped) */
   keepStdout?: boolean;
   env?: NodeJS.ProcessEnv;
+  /** the node binary of a tlbtrace child (default: the one running the benchmark) */
+  node?: string;
 }
 
 /** Keeps the last `limit` characters of a stream. */
@@ -126,17 +131,19 @@ function runProcess(cmd: string, args: string[], opts: SpawnOptions, reportFd: b
 
 /** Run `node dist/bench/child.js ARGS` (the tlbtrace CLI) and read its usage report. */
 export async function runTlbtrace(args: string[], opts: SpawnOptions = {}): Promise<Sample> {
-  const { sample, report } = await runProcess(process.execPath, [CHILD_JS, ...args], opts, true);
+  const { sample, report } = await runProcess(opts.node ?? process.execPath, [CHILD_JS, ...args], opts, true);
   const line = report.trim().split('\n').pop();
   if (line) {
     try {
-      const r = JSON.parse(line) as { maxRssKB: number; hwmKB: number | null; userUs: number; systemUs: number; mainThreadUs: number | null; cliMs: number };
+      const r = JSON.parse(line) as { maxRssKB: number; hwmKB: number | null; userUs: number; systemUs: number; mainThreadUs: number | null; cliMs: number; node?: string; zstd?: string };
       // VmHWM when known: maxRSS also counts the parent's RSS at fork time (see child.ts)
       sample.maxRss = (r.hwmKB ?? r.maxRssKB) * 1024;
       sample.maxRssRusage = r.maxRssKB * 1024;
       sample.cpuS = (r.userUs + r.systemUs) / 1e6;
       if (r.mainThreadUs !== null) sample.mainCpuS = r.mainThreadUs / 1e6;
       if (r.cliMs >= 0) sample.cliS = r.cliMs / 1000;
+      sample.node = r.node;
+      sample.zstd = r.zstd;
     } catch {
       // no report: the child crashed; exitCode says so
     }

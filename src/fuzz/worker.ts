@@ -1,15 +1,20 @@
 // A fuzz worker (forked by run.ts, or run alone): generates cases with fast-check, checks each one
-// in process (check.ts), reports progress to the parent, and at the end the failures (the first
-// one shrunk to a minimal case) and its peak RSS.
+// in process (check.ts; with --binary, trace.dat cases of datcase.ts), reports progress to the
+// parent, and at the end the failures (the first text one shrunk to a minimal case) and its peak
+// RSS. Binary cases announce themselves before they run, for the parent's watchdog (fork.ts).
 //
 //   node dist/fuzz/worker.js --cases 1000 --seed 42          (standalone)
+//   node dist/fuzz/worker.js --binary --cases 100 --seed 42
 
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import fc from 'fast-check';
 import { loadCorpus, type Excerpt } from './corpus.js';
 import { caseArb, type FuzzCase } from './mutate.js';
 import { checkCase, checkCli, cleanupTmp } from './check.js';
+import { runDatCases } from './datcase.js';
 
 export interface WorkerOptions {
   cases: number;
@@ -115,7 +120,23 @@ export function workerOptions(argv: string[]): WorkerOptions {
 }
 
 // run as a process: forked by run.ts (progress over IPC) or alone (progress on stderr)
-if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1] && process.argv.includes('--binary')) {
+  const opts = workerOptions(process.argv.slice(2));
+  const send = process.send?.bind(process);
+  const tmp = mkdtempSync(join(tmpdir(), 'tlbtrace-fuzz-dat-'));
+  try {
+    const stats = await runDatCases(
+      { cases: opts.cases, seed: opts.seed, fixtures: opts.fixtures, tmp },
+      (c, file) => send?.({ type: 'case', case: c, file }),
+      (s) => (send ? send({ type: 'progress', stats: s }) : process.stderr.write(`\r${s.done}/${opts.cases} binary cases, ${s.failureCount} failures`)),
+    );
+    if (send) send({ type: 'done', stats }, undefined, undefined, () => process.disconnect());
+    else process.stdout.write(`\n${JSON.stringify(stats, null, 2)}\n`);
+    process.exitCode = stats.failureCount > 0 ? 1 : 0;
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+} else if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
   const opts = workerOptions(process.argv.slice(2));
   const send = process.send?.bind(process);
   const stats = await runCases(opts, (s) => {

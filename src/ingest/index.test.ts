@@ -46,7 +46,7 @@ describe('openTrace: inputs and formats', () => {
     expect(plain.events[4]).toMatchObject({ kind: 'call_function_single_entry', comm: '<idle>', pid: 0, tgid: -1, hardirq: true, cpu: 1 });
   });
 
-  it('reads zstd (fzstd streaming)', async () => {
+  it('reads zstd (node:zlib or WebAssembly streaming)', async () => {
     // two zstd frames (zstd -19 of lines 1-20 and of lines 21-40 of
     // fixtures/native-6.18-2cpu/mt-mixed/ftrace.txt.gz, concatenated): 12 header lines, 28 events
     const zst = Buffer.from(

@@ -1,16 +1,16 @@
 // Bytes in: a file path or `-` (stdin) -> a stream of decompressed chunks.
 //
 // Compression is recognised by its magic, never by the file name: gzip `1f 8b` (node:zlib, also
-// multi-member files as written by `gzip -c a b`), zstd `28 b5 2f fd` (the pure-JS `fzstd`
-// streaming decoder). A compressed stream that ends early (a truncated download, a capture cut
+// multi-member files as written by `gzip -c a b`), zstd `28 b5 2f fd` (zstd.ts: node:zlib's zstd
+// where the runtime has it, WebAssembly otherwise; several frames in a row too). A compressed stream that ends early (a truncated download, a capture cut
 // off) does not throw: the chunks decoded so far are delivered, then the stream ends and `failure`
 // says why; the caller reports it as a warning and marks the trace truncated.
 
 import { createReadStream, statSync } from 'node:fs';
 import { createGunzip } from 'node:zlib';
 import { Readable, pipeline } from 'node:stream';
-import { Decompress as ZstdDecompress } from 'fzstd';
 import { InputError } from '../errors.js';
+import { prepareZstd, ZstdError, zstdChunks, zstdUnavailable } from './zstd.js';
 
 export type Compression = 'none' | 'gzip' | 'zstd';
 
@@ -105,6 +105,14 @@ export class InputStream {
       input.countRaw(first.value.length);
     }
     input.compression = sniffCompression(input.rawHead);
+    if (input.compression === 'zstd') {
+      await prepareZstd();
+      const why = zstdUnavailable();
+      if (why !== null) {
+        input.close();
+        throw new InputError(input.name, 0, `cannot read this zstd file: ${why}`);
+      }
+    }
     return input;
   }
 
@@ -160,30 +168,14 @@ export class InputStream {
   }
 
   private async *zstdChunks(): AsyncGenerator<Buffer> {
-    let outs: Buffer[] = [];
-    // fzstd hands out blocks that may alias its window: copy each one before the next push
-    const dec = new ZstdDecompress((data) => {
-      if (data.length > 0) outs.push(Buffer.from(data));
-    });
     try {
-      for await (const c of this.rawChunks()) {
-        dec.push(c, false);
-        if (outs.length > 0) {
-          const o = outs;
-          outs = [];
-          yield* o;
-        }
-      }
-      dec.push(new Uint8Array(0), true);
+      yield* zstdChunks(this.rawChunks(), OUT_CHUNK);
     } catch (err) {
-      if (err instanceof InputError) throw err;
-      const msg = (err as Error).message;
-      this.failure =
-        msg === 'unexpected EOF'
-          ? { code: 'truncated-input', message: 'zstd stream ends early (unexpected EOF): the file is truncated' }
-          : { code: 'corrupt-input', message: `zstd data is corrupt (${msg}); reading stopped there` };
+      if (!(err instanceof ZstdError)) throw err;
+      this.failure = err.truncated
+        ? { code: 'truncated-input', message: `zstd stream ends early (${err.message}): the file is truncated` }
+        : { code: 'corrupt-input', message: `zstd data is corrupt (${err.message}); reading stopped there` };
     }
-    yield* outs;
   }
 
   /** uncompressed input: the 1 MiB reads cut into OUT_CHUNK pieces (the line splitter's sweet spot) */

@@ -73,6 +73,18 @@ export class SequentialReader {
     return out;
   }
 
+  /** Move on `n` bytes without reading them (past the end of the file is allowed). */
+  skip(n: number): void {
+    const buffered = this.buf.length - this.p;
+    if (n <= buffered) {
+      this.p += n;
+      return;
+    }
+    this.bufPos = this.bufPos + this.p + n;
+    this.buf = Buffer.alloc(0);
+    this.p = 0;
+  }
+
   /** Bytes up to (not including) the next NUL, consuming the NUL; null when the input ends first. */
   async cstring(maxLen = 1 << 16): Promise<string | null> {
     for (;;) {

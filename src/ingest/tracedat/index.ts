@@ -2,13 +2,17 @@
 // -> the same TraceEvent stream the text parsers produce for `trace-cmd report` of the recording.
 //
 // Layout of this folder:
-//   header.ts   initial format, v6 sequential metadata, v7 options/sections
+//   header.ts   initial format, then v6.ts (sequential metadata) or v7.ts (options/sections);
+//               sections.ts the types and option/format blocks both share
+//   salvage.ts  a file cut short or with damaged options: finding the data, saying what was lost
 //   format.ts   event format / header_page text -> field offsets
 //   ringbuf.ts  per-CPU page streams (chunked decompression) and the kbuffer-style page walker
 //   decode.ts   record payload -> TraceEvent (syscall names/numbers from src/events/payloads.ts)
 //   merge.ts    the per-record loop: all CPUs' records in timestamp order, decoded into batches
 //   kallsyms.ts, comms.ts: addresses and pids to names as trace-cmd report prints them
-//   zstd.ts     a fast zstd frame decoder for the compressed chunks (fzstd as fallback)
+//   compress.ts zlib and zstd blocks (zstd: ../zstd.ts, node:zlib where the runtime has it, else WebAssembly)
+// A file cut inside its data gives the records of its complete pages (one truncated-input
+// warning says per CPU what was read and lost); one cut before any complete page is an InputError.
 // Records of all CPUs are merged by timestamp (ties: lowest CPU first, like
 // tracecmd_peek_next_data()); memory stays bounded by one window (256 pages or one compressed
 // chunk) per CPU plus one batch of events.
@@ -18,13 +22,13 @@ import { type Diagnostics } from '../diagnostics.js';
 import { InputError } from '../../errors.js';
 import type { IngestOptions, TraceMeta, TraceSource } from '../source.js';
 import { CommTable } from './comms.js';
-import { prepareZstd } from './compress.js';
 import { EventDecoder } from './decode.js';
 import { RandomAccessFile } from './file.js';
 import { HeaderError, readTraceDatInfo, TRACE_DAT_MAGIC, type TraceDatInfo } from './header.js';
 import { Kallsyms } from './kallsyms.js';
 import { RecordMerge } from './merge.js';
 import { CpuCursor, CpuStream, type StreamProblem } from './ringbuf.js';
+import { cutReport, holdsCompletePage } from './salvage.js';
 
 export { readTraceDatInfo, type TraceDatInfo } from './header.js';
 
@@ -57,10 +61,14 @@ export async function openTraceDat(path: string, opts: IngestOptions, diag: Diag
   const display = path === '-' ? '<stdin>' : path;
   if (path === '-') throw new InputError(display, 0, 'trace.dat needs a seekable file, not standard input');
   const file = await openFile(path, display);
-  await prepareZstd(); // v7 sections and trace data are usually zstd chunks
   let info: TraceDatInfo;
   try {
     info = await readInfo(file, display);
+    if (info.truncated && !(await holdsCompletePage(file, info.cpuData, info.pageSize, info.cpuDataCompressed, info.littleEndian))) {
+      const start = Math.min(...info.cpuData.map((c) => c.offset), Number.MAX_SAFE_INTEGER);
+      const where = start < Number.MAX_SAFE_INTEGER ? ` (it starts at offset ${start})` : '';
+      throw new InputError(display, 0, `truncated file: it ends at byte ${file.size}, before the first complete page of trace data${where}: no events to read`);
+    }
   } finally {
     await file.close();
   }
@@ -75,9 +83,7 @@ export async function openTraceDat(path: string, opts: IngestOptions, diag: Diag
     lines: 0,
     kernel: info.uname?.split(/\s+/)[2],
   };
-  if (info.recovered) {
-    diag.warn('truncated-input', display, 0, `file cut inside the trace data: ${info.notes[info.notes.length - 1]}`);
-  }
+  for (const p of info.problems) diag.warn('corrupt-data', display, 0, p);
   for (const note of info.notes) {
     if (note.startsWith('instance')) diag.warn('ignored-instance', display, 0, note);
   }
@@ -191,6 +197,10 @@ async function* readEvents(
     }
     if (merge.batch.length) yield withTgids(merge.take(), tgids);
     progress();
+    if (meta.truncated || streams.some((s) => s.truncated)) {
+      meta.truncated = true;
+      diag.warn('truncated-input', display, 0, cutReport(file.size, streams, info.recovered ? { blocks: info.cpuData.length, cpuCount: info.cpuCount } : null));
+    }
   } finally {
     await file.close();
   }

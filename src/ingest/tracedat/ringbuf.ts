@@ -38,11 +38,25 @@ export interface StreamProblem {
   message: string;
 }
 
-/** Whole pages of one CPU, in file order. */
+/**
+ * Whole pages of one CPU, in file order. When the file ends inside the data (a full disk), the
+ * stream ends with the last complete page (uncompressed) or chunk (compressed) and says so in
+ * `truncated` and account(): a page the cut runs through is not read, so every record handed out
+ * is one the kernel committed to a page that is all there.
+ */
 export class CpuStream {
+  /** the file ends inside this CPU's data */
   truncated = false;
   /** file bytes consumed so far */
   consumed = 0;
+  /** complete pages handed out */
+  pages = 0;
+  /** compressed: the chunk count of the chunk list (-1 before it is read), chunks decompressed, chunks that did not */
+  chunks = -1;
+  chunksRead = 0;
+  chunksBad = 0;
+  /** where the data ends early (set with `truncated`) */
+  private cutAt = '';
   private pos: number;
   private readonly end: number;
   private reader: SequentialReader | null = null;
@@ -73,29 +87,47 @@ export class CpuStream {
     return this.compressed ? this.nextChunk() : this.nextPages();
   }
 
-  private cut(what: string): null {
+  /** The file ends inside this CPU's data: stop there (index.ts reports it, see account()). */
+  private cut(where: string): null {
     if (!this.truncated) {
       this.truncated = true;
-      this.onProblem({
-        code: 'truncated-input',
-        message: `CPU ${this.ref.cpu}: the file ends inside its trace data (${what}); events up to there were read`,
-      });
+      this.cutAt = where;
     }
     return null;
+  }
+
+  /** What this CPU's stream read and, when the file ends inside it, what it lost. */
+  account(): string {
+    const cpu = `CPU ${this.ref.cpu}`;
+    const pages = `${this.pages} page${this.pages === 1 ? '' : 's'}`;
+    if (this.compressed) {
+      const bad = this.chunksBad ? `, ${this.chunksBad} corrupt` : '';
+      if (this.chunks < 0) return `${cpu}: nothing read (${this.cutAt})`;
+      return `${cpu}: ${this.chunksRead} of ${this.chunks} compressed chunks read (${pages})${bad}${this.truncated ? `, ${this.cutAt}` : ''}`;
+    }
+    const declared = this.ref.cutShort ? null : Math.floor(this.ref.size / this.pageSize);
+    return `${cpu}: ${declared === null ? pages : `${this.pages} of ${declared} pages`} read${this.truncated ? `, ${this.cutAt}` : ''}`;
   }
 
   private async nextPages(): Promise<Buffer | null> {
     if (this.pos >= this.end) return null;
     const want = Math.min(this.end - this.pos, this.windowPages * this.pageSize);
-    const buf = await this.file.read(this.pos, want);
-    this.pos += buf.length;
-    this.consumed += buf.length;
-    if (buf.length < want) {
-      this.cut(`expected ${this.end - this.pos + buf.length} more bytes at offset ${this.pos - buf.length}`);
-      this.pos = this.end;
-      return buf.length ? buf : null;
+    const got = await this.file.read(this.pos, want);
+    this.consumed += got.length;
+    // (a block salvage.ts found in a cut file ends where the file does: the same as a short read)
+    if (got.length === want && !(this.ref.cutShort && this.pos + want >= this.end)) {
+      this.pos += want;
+      this.pages += Math.floor(want / this.pageSize);
+      return got;
     }
-    return buf;
+    // the file ends first: whole pages only, a page the end of the file runs through is not read
+    const whole = got.length - (got.length % this.pageSize);
+    const part = got.length - whole;
+    this.pages += whole / this.pageSize;
+    const at = this.pos + whole;
+    this.cut(part ? `the file ends ${part} bytes into page ${this.pages + 1} (offset ${at})` : `the file ends before page ${this.pages + 1} (offset ${at})`);
+    this.pos = this.end;
+    return whole ? got.subarray(0, whole) : null;
   }
 
   private async nextChunk(): Promise<Buffer | null> {
@@ -106,14 +138,15 @@ export class CpuStream {
       // by the end of the file only
       this.reader = new SequentialReader(this.file, this.pos, this.file.size, this.readAhead);
       const cnt = await this.reader.take(4);
-      if (cnt.length < 4) return this.cut('no chunk count');
-      this.chunksLeft = viewOf(cnt).getUint32(0, this.le);
+      if (cnt.length < 4) return this.cut(`the file ends before its chunk count (offset ${this.pos})`);
+      this.chunksLeft = this.chunks = viewOf(cnt).getUint32(0, this.le);
       this.consumed += 4;
     }
     while (this.chunksLeft > 0) {
       this.chunksLeft--;
+      const at = this.reader.position;
       const h = await this.reader.take(8);
-      if (h.length < 8) return this.cut('chunk header missing');
+      if (h.length < 8) return this.cut(`the file ends inside the header of chunk ${this.chunks - this.chunksLeft} (offset ${at})`);
       const hv = viewOf(h);
       const csize = hv.getUint32(0, this.le);
       const usize = hv.getUint32(4, this.le);
@@ -121,24 +154,28 @@ export class CpuStream {
         // not a chunk header: the chunk list is damaged, nothing after it can be found
         this.onProblem({
           code: 'corrupt-data',
-          message: `CPU ${this.ref.cpu}: implausible chunk sizes (${csize} -> ${usize} bytes) at offset ${this.reader.position - 8}; the rest of this CPU's data is skipped`,
+          message: `CPU ${this.ref.cpu} stream, chunk header at offset 0x${at.toString(16)}: implausible sizes (${csize} -> ${usize} bytes); the rest of this CPU's data is skipped`,
         });
         this.chunksLeft = 0;
         return null;
       }
       const data = await this.reader.take(csize);
       this.consumed += 8 + data.length;
-      if (data.length < csize) return this.cut(`chunk of ${csize} bytes cut to ${data.length}`);
+      if (data.length < csize) return this.cut(`the file ends ${data.length} bytes into chunk ${this.chunks - this.chunksLeft} of ${csize} bytes (offset ${at})`);
       try {
         // into the stream's own buffer: the cursor is done with the previous window when it asks
         // for the next one, and a new ArrayBuffer per 40 KB chunk only fed the GC
         if (this.out.length < usize) this.out = Buffer.allocUnsafeSlow(Math.max(usize, 64 << 10));
         const out = decompressBlock(this.compression, data, usize, this.out);
+        this.chunksRead++;
+        this.pages += Math.floor(out.length / this.pageSize);
         return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
       } catch (e) {
+        this.chunksBad++;
+        const pages = Math.floor(usize / this.pageSize);
         this.onProblem({
           code: 'corrupt-data',
-          message: `CPU ${this.ref.cpu}: a ${this.compression} chunk at offset ${this.reader.position - csize} does not decompress (${(e as Error).message}); skipped`,
+          message: `CPU ${this.ref.cpu} stream, compressed chunk at offset 0x${at.toString(16)}: ${(e as Error).message}; its ${pages} page(s) are skipped`,
         });
       }
     }
