@@ -4,12 +4,14 @@
 //            runtime's zstd path: node:zlib or WebAssembly, see ingest/zstd.ts) and
 //            every record walked (its ring-buffer page walker), nothing decoded, nothing merged;
 //            text: the bytes read (gzip/zstd decompressed) and the newlines counted
-//   ingest   openTrace() and every event batch iterated: bytes -> lines -> typed events
+//   ingest   openTrace() and every event batch iterated: bytes -> lines -> typed events (rows
+//            of typed columns for text, as the analysis reads them; objects for trace.dat)
 //
 // A speed target whose time budget a floor already fills cannot be met by a faster model: the
 // benchmark (`npm run bench`, the floor rows of the N-copy inputs) sets them against the budgets
 // of issue #7's targets, and `node dist/bench/stages.js FILE` has them as stages.
 
+import { ROW_OBJECT } from '../events/batch.js';
 import { Diagnostics } from '../ingest/diagnostics.js';
 import { openTrace } from '../ingest/index.js';
 import { InputStream } from '../ingest/input.js';
@@ -35,8 +37,13 @@ export async function runFloor(stage: FloorStage, file: string): Promise<FloorCo
   if (stage === 'ingest') {
     const src = await openTrace([file], {}, new Diagnostics({}));
     let events = 0;
-    // counted as the summary's input.events counts: a lost-events marker is no event
-    for await (const b of src.events()) for (const e of b) if (e.kind !== 'lost_events') events++;
+    // counted as the summary's input.events counts: a lost-events marker is no event; the text
+    // ingest's batches of rows (what the analysis reads) when the source has them
+    if (src.batches !== undefined) {
+      for await (const b of src.batches()) {
+        for (let i = 0; i < b.length; i++) if (b.row[i] !== ROW_OBJECT || b.objects[i]!.kind !== 'lost_events') events++;
+      }
+    } else for await (const b of src.events()) for (const e of b) if (e.kind !== 'lost_events') events++;
     return { stage, count: events, unit: 'events' };
   }
   const input = await InputStream.open(file);

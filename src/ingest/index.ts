@@ -42,6 +42,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { TraceEvent } from '../events/types.js';
+import { EventBatch } from '../events/batch.js';
 import { MAX_CPUS } from '../events/cpumask.js';
 import { newPayloadContext, parsePayload, payloadParserFor, type PayloadContext } from '../events/payloads.js';
 import { Diagnostics, quoteTraceText } from './diagnostics.js';
@@ -59,6 +60,8 @@ export type { IngestOptions, TraceFormat, TraceMeta, TraceSource } from './sourc
 
 /** Events per batch handed out by `events()`. */
 export const BATCH_SIZE = 4096;
+/** a batch's first size: a chunk's events are added to it before it is handed on */
+const BATCH_CAPACITY = 2 * BATCH_SIZE;
 /**
  * An event printed up to this much trace time after a later event of another CPU (raw
  * `trace_pipe` reads interleave the per-CPU buffers) is merged back into time order.
@@ -199,9 +202,16 @@ export async function openTrace(paths: string[], opts: IngestOptions, diag: Diag
   }
 }
 
-/** Converts lines to events; a LineSink so LineSplitter calls it directly. */
+/**
+ * Converts lines to events, as rows of an EventBatch (src/events/batch.ts): the fast path's
+ * syscall entries and tlb_flush events are columns only, every other event an object row. A
+ * LineSink, so LineSplitter calls it directly.
+ */
 class TextParser implements LineSink {
-  batch: TraceEvent[] = [];
+  /** the batch being filled */
+  batch = new EventBatch(BATCH_CAPACITY);
+  /** the batch handed on before this one: refilled once its consumer asked for the next (take()) */
+  private spare = new EventBatch(BATCH_CAPACITY);
   file = '';
   private readonly h = new LineHeader();
   private lastTs = new Float64Array(64).fill(-Infinity);
@@ -231,19 +241,24 @@ class TextParser implements LineSink {
   /**
    * The events to hand on. Once late events have been merged, the events of the last
    * MERGE_WINDOW_NS stay behind (at most half a batch of them) so that another late event can
-   * still be put before them; `final` hands on everything.
+   * still be put before them; `final` hands on everything. The batch returned is valid until the
+   * next call: its storage is reused for the batch after it.
    */
-  take(final = false): TraceEvent[] {
+  take(final = false): EventBatch {
     const b = this.batch;
     let cut = b.length;
     if (this.merging && !final) {
-      cut = upperBoundTs(b, this.lastTsAny - MERGE_WINDOW_NS);
+      cut = b.upperBoundTs(this.lastTsAny - MERGE_WINDOW_NS);
       cut = Math.max(cut, b.length - (BATCH_SIZE >> 1));
     }
-    const out = cut === b.length ? b : b.slice(0, cut);
-    this.batch = cut === b.length ? [] : b.slice(cut);
-    if (out.length > 0) this.releasedTs = Math.max(this.releasedTs, Math.min(out[out.length - 1]!.ts, this.lastTsAny));
-    return out;
+    const next = this.spare;
+    next.clear();
+    if (cut < b.length) next.appendRows(b, cut, b.length - cut);
+    b.length = cut;
+    this.spare = b;
+    this.batch = next;
+    if (cut > 0) this.releasedTs = Math.max(this.releasedTs, Math.min(b.ts[cut - 1]!, this.lastTsAny));
+    return b;
   }
 
   onLine(s: string, lineNo: number): void {
@@ -252,8 +267,8 @@ class TextParser implements LineSink {
 
   /**
    * A line of an ASCII chunk as bytes: the fast path parses the header and, for the events that
-   * have one, the payload from the bytes; whatever it does not handle is decoded and takes the
-   * string path (which produces the same events and warnings for any line).
+   * have one, the payload from the bytes into a row; whatever it does not handle is decoded and
+   * takes the string path (which produces the same events and warnings for any line).
    */
   onLineBytes(buf: Buffer, a: number, e: number, lineNo: number): void {
     const h = this.h;
@@ -264,9 +279,13 @@ class TextParser implements LineSink {
     }
     h.line = lineNo;
     const parse = fast.name!.parse;
-    const ev = parse !== null ? parse(buf, fast.dataView, h.payloadStart, e, h) : null;
-    if (ev !== null) this.accept(ev, lineNo);
-    else this.accept(this.payload(buf.toString('latin1', a, e), h.payloadStart - a), lineNo);
+    const batch = this.batch;
+    const i = batch.length;
+    if (i === batch.capacity) this.grow();
+    if (parse !== null && parse(buf, fast.dataView, h.payloadStart, e, h, this.batch, i)) {
+      this.header(i);
+      this.accept(i, lineNo);
+    } else this.acceptObject(this.payload(buf.toString('latin1', a, e), h.payloadStart - a), lineNo);
   }
 
   /** the payload of the line in h, from the string; the parser is resolved once per event name */
@@ -292,13 +311,13 @@ class TextParser implements LineSink {
         return kind;
       }
       h.line = lineNo;
-      this.accept(this.payload(s, h.payloadStart), lineNo);
+      this.acceptObject(this.payload(s, h.payloadStart), lineNo);
     } else if (kind === LINE_LOST) {
       if (h.cpu >= this.maxCpu) {
         this.cpuOutOfRange(h.cpu, lineNo);
         return kind;
       }
-      this.batch.push({
+      this.pushObject({
         kind: 'lost_events', ts: this.lastTsAny, cpu: h.cpu, pid: -1, tgid: -1, comm: '', hardirq: undefined, line: lineNo,
         count: h.lostCount,
       });
@@ -311,13 +330,39 @@ class TextParser implements LineSink {
     return kind;
   }
 
-  /** the parsed event of the line in h (or what its payload lacked): ordered into the batch */
-  private accept(ev: TraceEvent | string, lineNo: number): void {
+  /** the header columns of row i, from the line header in h */
+  private header(i: number): void {
     const h = this.h;
+    const b = this.batch;
+    b.length = i + 1;
+    b.ts[i] = h.ts;
+    b.cpu[i] = h.cpu;
+    b.pid[i] = h.pid;
+    b.tgid[i] = h.tgid;
+    b.line[i] = h.line;
+    b.hardirq[i] = h.hardirq === undefined ? -1 : h.hardirq ? 1 : 0;
+    b.comm[i] = h.comm;
+  }
+
+  /** an event row appended as it is, in no time order (a lost-events marker) */
+  private pushObject(e: TraceEvent): void {
+    if (this.batch.length === this.batch.capacity) this.grow();
+    this.batch.pushObject(e);
+  }
+
+  /** the parsed event of the line in h (or what its payload lacked): ordered into the batch */
+  private acceptObject(ev: TraceEvent | string, lineNo: number): void {
     if (typeof ev === 'string') {
       this.diag.warn('malformed-payload', this.file, lineNo, ev);
       return;
     }
+    this.pushObject(ev);
+    this.accept(this.batch.length - 1, lineNo);
+  }
+
+  /** row i, the event of the line in h, just appended: ordered into the batch */
+  private accept(i: number, lineNo: number): void {
+    const h = this.h;
     if (h.tgidColumn) this.meta.tgidKnown = true;
     const cpu = h.cpu;
     if (cpu >= this.lastTs.length) this.growCpus(cpu);
@@ -328,29 +373,31 @@ class TextParser implements LineSink {
       // one CPU's clock went back (corruption, a reset, concatenated captures): flagged, kept in input order
       this.diag.warn('ts-backwards', this.file, lineNo, `timestamp ${ts} ns on CPU ${cpu} is earlier than the previous event's ${last} ns`);
     } else if (ts < this.lastTsAny && this.lastTsAny - ts <= MERGE_WINDOW_NS) {
-      this.mergeLate(ev, lineNo);
+      this.mergeLate(i, ts, cpu, lineNo);
       return;
     }
     this.lastTsAny = ts;
-    this.batch.push(ev);
   }
 
   /**
-   * An event older than the one before it, from another CPU, within MERGE_WINDOW_NS: put it back
-   * in time order among the events not yet handed on (each CPU's own order is kept: its
+   * Row i, an event older than the one before it, from another CPU, within MERGE_WINDOW_NS: put
+   * it back in time order among the events not yet handed on (each CPU's own order is kept: its
    * timestamps did not go back). Counted as `ts-reordered`; one older than events already handed
    * on cannot be, and is `ts-out-of-order`, delivered before everything still pending.
    */
-  private mergeLate(ev: TraceEvent, lineNo: number): void {
+  private mergeLate(i: number, ts: number, cpu: number, lineNo: number): void {
     this.merging = true;
     const b = this.batch;
-    if (ev.ts < this.releasedTs) {
-      this.diag.warn('ts-out-of-order', this.file, lineNo, `timestamp ${ev.ts} ns on CPU ${ev.cpu} is earlier than events already analyzed (${this.releasedTs} ns): delivered late`);
-      b.unshift(ev);
+    if (ts < this.releasedTs) {
+      this.diag.warn('ts-out-of-order', this.file, lineNo, `timestamp ${ts} ns on CPU ${cpu} is earlier than events already analyzed (${this.releasedTs} ns): delivered late`);
+      b.moveBack(i, 0);
       return;
     }
-    this.diag.warn('ts-reordered', this.file, lineNo, `timestamp ${ev.ts} ns on CPU ${ev.cpu} is ${this.lastTsAny - ev.ts} ns earlier than the event before it (another CPU's): merged back into time order`);
-    b.splice(upperBoundTs(b, ev.ts), 0, ev);
+    this.diag.warn('ts-reordered', this.file, lineNo, `timestamp ${ts} ns on CPU ${cpu} is ${this.lastTsAny - ts} ns earlier than the event before it (another CPU's): merged back into time order`);
+    b.length = i;
+    const to = b.upperBoundTs(ts);
+    b.length = i + 1;
+    b.moveBack(i, to);
   }
 
   /** A header line declared the CPU count (`#P:N`, `cpus=N`): CPUs at or beyond it are corrupt. */
@@ -383,6 +430,13 @@ class TextParser implements LineSink {
     this.diag.warn('malformed-line', this.file, lineNo, `NUL byte at column ${column} (binary data or a zero-filled hole, not trace text); line skipped`);
   }
 
+  /** the batch is full: a chunk of many short lines (the batch is handed on between chunks) */
+  private grow(): void {
+    const b = new EventBatch(this.batch.capacity * 2);
+    b.appendRows(this.batch, 0, this.batch.length);
+    this.batch = b;
+  }
+
   private growCpus(cpu: number): void {
     let n = this.lastTs.length;
     while (n <= cpu) n *= 2;
@@ -390,18 +444,6 @@ class TextParser implements LineSink {
     a.set(this.lastTs);
     this.lastTs = a;
   }
-}
-
-/** index of the first event with ts > `ts` in a (mostly) time-ordered batch */
-function upperBoundTs(b: readonly TraceEvent[], ts: number): number {
-  let lo = 0;
-  let hi = b.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (b[mid]!.ts <= ts) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 class TextTraceSource implements TraceSource {
@@ -423,13 +465,20 @@ class TextTraceSource implements TraceSource {
     };
   }
 
-  events(): AsyncIterable<TraceEvent[]> {
+  batches(): AsyncIterable<EventBatch> {
     if (this.started) throw new Error('TraceSource.events() can be iterated only once');
     this.started = true;
     return this.run();
   }
 
-  private async *run(): AsyncGenerator<TraceEvent[]> {
+  events(): AsyncIterable<TraceEvent[]> {
+    const batches = this.batches();
+    return (async function* () {
+      for await (const b of batches) yield b.toEvents();
+    })();
+  }
+
+  private async *run(): AsyncGenerator<EventBatch> {
     const meta = this.meta;
     const parser = new TextParser(this.format, meta, this.diag, newPayloadContext(this.format.cpumaskStyle));
     const maxLen = this.opts.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH;

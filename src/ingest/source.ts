@@ -3,6 +3,7 @@
 // while reading and is final once the iteration ends.
 
 import type { TraceEvent } from '../events/types.js';
+import type { EventBatch } from '../events/batch.js';
 
 export type TraceFormat = 'ftrace' | 'trace-cmd' | 'perf-script' | 'trace-dat';
 
@@ -50,4 +51,10 @@ export interface TraceSource {
   readonly meta: TraceMeta;
   /** Events in input order, in batches (a few thousand each) to keep per-event overhead low. */
   events(): AsyncIterable<TraceEvent[]>;
+  /**
+   * The same events as rows of typed columns, without an object per event (the text ingest; see
+   * src/events/batch.ts). A batch is valid until the next is asked for: its storage is reused.
+   * Either this or events() can be iterated, once.
+   */
+  batches?(): AsyncIterable<EventBatch>;
 }

@@ -15,6 +15,8 @@
 
 import type { SyscallEnterEvent, TlbFlushEvent, TraceEvent } from '../events/types.js';
 import { BatchedPending } from './batched-pending.js';
+import { RowEvents, ROW_SYSCALL, ROW_TLB_FLUSH, type EventBatch } from '../events/batch.js';
+import type { SyscallInfo } from '../events/payloads/syscalls.js';
 import { Callbacks } from './callbacks.js';
 import { Causes } from './causes.js';
 import { Fidelity } from './fidelity.js';
@@ -23,6 +25,7 @@ import { CsdPairing } from './pairing.js';
 import { PolicyStream } from './policy-stream.js';
 import { Shootdowns, type OpenRequest } from './shootdowns.js';
 import { Switches } from './switches.js';
+import { SyscallRun } from './syscall-run.js';
 import { INIT_MM, TaskRegistry, type TaskInfo } from './tasks.js';
 import { TlbState, type CpuTlb } from './tlb-state.js';
 import type { ModelEvent, ObservedSink, Vocabulary } from './types.js';
@@ -70,6 +73,11 @@ export class KernelModel {
   private readonly lifetimes: Lifetimes;
   private readonly batchedPending = new BatchedPending();
   private readonly taskCache: TaskCache[] = [];
+  /** the objects row events are read through (consumeRow()) */
+  private readonly rows = new RowEvents();
+  private readonly rowView = (b: EventBatch, i: number) => this.rows.syscall(b, i);
+  /** the run of syscall entries the last event continued, if any (syscall-run.ts) */
+  private readonly run: SyscallRun;
   private readonly vocab: Vocabulary = { csd: false, ipi: false, reason5: false, vectors: false };
   private nCpus = 0;
   private consumed = 0;
@@ -80,6 +88,7 @@ export class KernelModel {
     this.tasks = new TaskRegistry(opts.tgidKnown);
     this.tlb = new TlbState(n);
     this.stream = new PolicyStream(opts.emit, opts.everySyscall ?? new Map(), n);
+    this.run = new SyscallRun(this.stream);
     this.causes = new Causes(this.tasks);
     const fidelity = new Fidelity(sink);
     this.pairing = new CsdPairing<OpenRequest>((open, ts) => this.shootdowns.targetDone(open, ts));
@@ -176,11 +185,35 @@ export class KernelModel {
 
   // ---------------------------------------------------------------- events
 
-  consume(e: TraceEvent): void {
-    if (e.kind === 'syscall_enter') {
-      this.consumeSyscall(e);
+  /**
+   * Row i of a batch (src/events/batch.ts). A syscall entry or tlb_flush row is read through an
+   * object filled in anew for each row: nothing here keeps an event object past its consume()
+   * (the policy stream copies the syscall entries it holds back).
+   */
+  consumeRow(b: EventBatch, i: number): void {
+    const kind = b.row[i];
+    if (kind === ROW_SYSCALL) {
+      if (this.run.continuedByRow(b, i, this.tasks.epoch)) {
+        this.run.continueRow(b, i, this.rowView);
+        this.afterEvent(b.ts[i]!);
+      } else this.consumeSyscall(this.rows.syscall(b, i), b.sys[i]!);
       return;
     }
+    this.run.task = null;
+    if (kind === ROW_TLB_FLUSH) this.consumeTlbFlush(this.rows.tlbFlush(b, i));
+    else this.consume(b.objects[i]!);
+  }
+
+  /** One event (the model keeps no reference to it). */
+  consume(e: TraceEvent): void {
+    if (e.kind === 'syscall_enter') {
+      if (this.run.continuedBy(e, this.tasks.epoch)) {
+        this.run.continueWith(e);
+        this.afterEvent(e.ts);
+      } else this.consumeSyscall(e, null);
+      return;
+    }
+    this.run.task = null;
     if (e.kind === 'tlb_flush') {
       this.consumeTlbFlush(e);
       return;
@@ -270,8 +303,11 @@ export class KernelModel {
    * consume() of a syscall entry (85% of the events of a madvise or munmap storm). The same steps
    * in the same order; its fields are read here, where only syscall entries pass, so V8 reads them
    * through one event shape's inline cache instead of a megamorphic lookup over all event shapes.
+   * `reused`: the syscall of a row event whose object is filled in anew for the next row (the
+   * stream copies what it keeps of it), null when `e` is an event of its own.
    */
-  private consumeSyscall(e: SyscallEnterEvent): void {
+  private consumeSyscall(e: SyscallEnterEvent, reused: SyscallInfo | null): void {
+    this.run.task = null;
     const cpu = e.cpu;
     const pid = e.pid;
     const ts = e.ts;
@@ -289,18 +325,18 @@ export class KernelModel {
     if (!task.user) this.tasks.markUser(pid);
     // a capture with both raw_syscalls:sys_enter and syscalls:sys_enter_* records each call twice
     const prev = task.lastSyscall;
-    if (prev === null) {
-      task.lastSyscall = { name: e.name, ts, raw: e.raw };
+    if (prev === null || !(prev.name === e.name && prev.raw !== e.raw && ts - prev.ts < 1_000_000)) {
+      if (prev === null) task.lastSyscall = { name: e.name, ts, raw: e.raw };
+      else {
+        prev.name = e.name;
+        prev.ts = ts;
+        prev.raw = e.raw;
+      }
       const mm = this.tasks.mmOf(pid);
       this.batchedPending.call(pid, mm, e.name);
-      this.stream.pushSyscall(e, task, mm);
-    } else if (!(prev.name === e.name && prev.raw !== e.raw && ts - prev.ts < 1_000_000)) {
-      prev.name = e.name;
-      prev.ts = ts;
-      prev.raw = e.raw;
-      const mm = this.tasks.mmOf(pid);
-      this.batchedPending.call(pid, mm, e.name);
-      this.stream.pushSyscall(e, task, mm);
+      this.stream.pushSyscall(e, task, mm, reused);
+      // the task's next entries of this syscall on this CPU may take the short path (syscall-run.ts)
+      this.run.begin(e, task, mm, reused, this.tasks.epoch);
     }
     this.afterEvent(ts);
   }
@@ -480,6 +516,7 @@ export class KernelModel {
 
   /** End of input: close what is open, flush the policy stream. */
   finish(ts: number): void {
+    this.run.task = null;
     this.stream.flushSyscalls();
     for (let i = 0; i < this.nCpus; i++) {
       if (this.switches.cpus[i]!.pending !== null) this.switches.resolve(i, null);

@@ -41,6 +41,8 @@ const MAX_MM_ROWS = 50_000;
 export class ObservedAccounting implements ObservedSink {
   readonly series = new TimeSeries<SeriesKey>(SERIES_KEYS);
   private byReason = [0, 0, 0, 0, 0, 0];
+  /** pages by reason: 0-5 in `reasonPages` (every tlb_flush adds to one), any other in the map */
+  private reasonPages = [0, 1, 2, 3, 4, 5].map(() => ({ full: 0, ranged: 0, zero: 0 }));
   private byReasonPages = new Map<number, { full: number; ranged: number; zero: number }>();
   private otherReasons = 0;
   private requestsByKind = { remote: 0, localOnly: 0, batched: 0 };
@@ -88,7 +90,10 @@ export class ObservedAccounting implements ObservedSink {
       this.addRow(req, 0);
       return;
     }
-    this.requestsByKind[req.kind]++;
+    const kind = req.kind;
+    if (kind === 'localOnly') this.requestsByKind.localOnly++;
+    else if (kind === 'remote') this.requestsByKind.remote++;
+    else this.requestsByKind.batched++;
     // callbacks run by IPI (a hypervisor's flush ran none)
     let n = 0;
     for (const t of req.targets) if (t.outcome !== 'hypercall') n++;
@@ -158,24 +163,36 @@ export class ObservedAccounting implements ObservedSink {
       shootdowns++;
       if (t.outcome in WASTED_OUTCOMES || t.outcome === 'tableSync') wasted++;
     }
-    if (req.mm !== 0) {
-      let r = this.mmRows.get(req.mm);
+    // a storm's requests are of one mm and one cause: the last rows looked up are kept
+    const mm = req.mm;
+    if (mm !== 0) {
+      let r = mm === this.lastMm ? this.lastMmRow : this.mmRows.get(mm);
       if (r === undefined) {
         if (this.mmRows.size >= MAX_MM_ROWS) this.pruneMmRows();
         r = { requests: 0, shootdowns: 0, ipis: 0, wasted: 0 };
-        this.mmRows.set(req.mm, r);
+        this.mmRows.set(mm, r);
       }
+      this.lastMm = mm;
+      this.lastMmRow = r;
       // the name is taken while the mm is alive (the model forgets dead mms)
-      if (this.mmLabel) r.label = this.mmLabel(req.mm);
+      if (this.mmLabel) r.label = this.mmLabel(mm);
       addTo(r, requests, shootdowns, req.ipis, wasted);
     }
-    let cr = this.causeRows.get(req.cause);
+    const cause = req.cause;
+    let cr = cause === this.lastCause ? this.lastCauseRow : this.causeRows.get(cause);
     if (cr === undefined) {
       cr = { requests: 0, shootdowns: 0, ipis: 0, wasted: 0 };
-      this.causeRows.set(req.cause, cr);
+      this.causeRows.set(cause, cr);
     }
+    this.lastCause = cause;
+    this.lastCauseRow = cr;
     addTo(cr, requests, shootdowns, req.ipis, wasted);
   }
+
+  private lastMm = -1;
+  private lastMmRow: Row | undefined = undefined;
+  private lastCause: string | null = null;
+  private lastCauseRow: Row | undefined = undefined;
 
   /** set by the pipeline: names an mm while the model still knows it */
   mmLabel: ((mm: number) => { mm: string; comm: string; tgid: number }) | null = null;
@@ -185,6 +202,7 @@ export class ObservedAccounting implements ObservedSink {
     const keep = [...this.mmRows.entries()].sort((a, b) => score(b[1]) - score(a[1])).slice(0, MAX_MM_ROWS / 5);
     this.mmRows = new Map(keep);
     this.mmRowsPruned = true;
+    this.lastMm = -1;
   }
   private mmRowsPruned = false;
 
@@ -231,12 +249,18 @@ export class ObservedAccounting implements ObservedSink {
   }
 
   onTlbFlush(e: TlbFlushEvent, _remote: boolean): void {
-    if (e.reason >= 0 && e.reason <= 5) this.byReason[e.reason]!++;
-    else this.otherReasons++;
-    let p = this.byReasonPages.get(e.reason);
-    if (p === undefined) {
-      p = { full: 0, ranged: 0, zero: 0 };
-      this.byReasonPages.set(e.reason, p);
+    const reason = e.reason;
+    let p: { full: number; ranged: number; zero: number } | undefined;
+    if (reason >= 0 && reason <= 5) {
+      this.byReason[reason]!++;
+      p = this.reasonPages[reason]!;
+    } else {
+      this.otherReasons++;
+      p = this.byReasonPages.get(reason);
+      if (p === undefined) {
+        p = { full: 0, ranged: 0, zero: 0 };
+        this.byReasonPages.set(reason, p);
+      }
     }
     if (e.pages < 0) p.full++;
     else if (e.pages === 0) p.zero++;
@@ -281,7 +305,7 @@ export class ObservedAccounting implements ObservedSink {
     const byReason: Record<string, number> = {};
     for (let r = 0; r <= 5; r++) byReason[String(r)] = this.byReason[r]!;
     const byReasonPages: Record<string, { full: number; ranged: number; zero: number }> = {};
-    for (let r = 0; r <= 5; r++) byReasonPages[String(r)] = this.byReasonPages.get(r) ?? { full: 0, ranged: 0, zero: 0 };
+    for (let r = 0; r <= 5; r++) byReasonPages[String(r)] = this.reasonPages[r]!;
     const remoteTotal = [...this.remoteByCpu.values()].reduce((a, b) => a + b, 0);
     const wastedTotal = Object.values(this.wasted).reduce((a, b) => a + b, 0);
     // Without ipi_send_* (before 6.4) the IPIs a CPU took are its call_function*_entry vectors.

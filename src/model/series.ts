@@ -21,15 +21,26 @@ export class TimeSeries<K extends string> {
       this.coarsen();
       idx = Math.floor((ts - this.origin) / this.widthNs);
     }
-    const k = this.keys.indexOf(key);
-    let arr = this.rows.get(row);
+    // every request adds to a row: the last row and key looked up are kept (one compare of the
+    // same string objects, not a map lookup and a search of the keys)
+    if (key !== this.lastKey) {
+      this.lastKey = key;
+      this.lastK = this.keys.indexOf(key);
+    }
+    let arr = row === this.lastRow ? this.lastArr : this.rows.get(row);
     if (arr === undefined) {
       arr = [];
       this.rows.set(row, arr);
     }
-    const slot = idx * this.keys.length + k;
+    this.lastRow = row;
+    this.lastArr = arr;
+    const slot = idx * this.keys.length + this.lastK;
     arr[slot] = (arr[slot] ?? 0) + n;
   }
+  private lastKey: K | null = null;
+  private lastK = -1;
+  private lastRow: string | null = null;
+  private lastArr: number[] | undefined = undefined;
 
   /** Make sure the series covers `ts` (so trailing empty time shows as zeros). */
   touch(ts: number): void {
@@ -53,6 +64,7 @@ export class TimeSeries<K extends string> {
       }
       this.rows.set(row, out);
     }
+    this.lastRow = null;
     this.widthNs *= 2;
     this.lastIdx = Math.floor(this.lastIdx / 2);
   }

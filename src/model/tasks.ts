@@ -5,6 +5,7 @@
 //     `tlb_flush 0` after it means switch_mm_irqs_off() saw prev == next (same mm, no event).
 // Kernel threads own no mm: they borrow the loaded one lazily (enter_lazy_tlb()).
 
+import type { SyscallInfo } from '../events/payloads/syscalls.js';
 import type { SyscallModelEvent } from './types.js';
 
 export const INIT_MM = 0; // init_mm: loaded by idle/kernel threads after leave_mm or a lazy flush
@@ -25,6 +26,8 @@ export interface TaskInfo {
   lastSyscall: { name: string; ts: number; raw: boolean } | null;
   /** its newest syscall entry not yet handed to the policies (see KernelModel: coalescing) */
   pendingSyscall: SyscallModelEvent | null;
+  /** the syscall whose entry pendingSyscall.e is the policy stream's own copy of; null: the ingest's event */
+  pendingOwn: SyscallInfo | null;
 }
 
 /** Comm prefixes of kernel threads on x86 Linux (children of kthreadd have no mm). */
@@ -173,7 +176,7 @@ export class TaskRegistry {
     let t = this.tasks.get(pid);
     if (t === undefined) {
       const user = this.knownUser.has(pid);
-      t = { pid, comm, tgid: tgid >= 0 ? tgid : pid, tgidProvisional: tgid < 0, kernelThread: this.classify(pid, comm), user, lastSyscall: null, pendingSyscall: null };
+      t = { pid, comm, tgid: tgid >= 0 ? tgid : pid, tgidProvisional: tgid < 0, kernelThread: this.classify(pid, comm), user, lastSyscall: null, pendingSyscall: null, pendingOwn: null };
       this.tasks.set(pid, t);
       this.epoch++;
     } else {
@@ -236,6 +239,7 @@ export class TaskRegistry {
     if (parentPid === 2) {
       // a reused pid: evidence about the task that had it before does not carry over
       this.knownUser.delete(childPid);
+      this.lastUser = -1;
       child.user = false;
       child.kernelThread = true;
     } else if (parent && !parent.kernelThread) {
@@ -248,7 +252,13 @@ export class TaskRegistry {
 
   /** Evidence that a pid has an mm of its own (made an mm syscall, logged a switch-in flush, initiated a flush). */
   markUser(pid: number): void {
-    if (pid === 0 || this.knownUser.has(pid)) return; // known users are never flagged kernel threads again
+    // (every flush request marks its initiator: the last one marked is remembered)
+    if (pid === this.lastUser || pid === 0) return;
+    if (this.knownUser.has(pid)) {
+      this.lastUser = pid; // known users are never flagged kernel threads again
+      return;
+    }
+    this.lastUser = pid;
     this.knownUser.add(pid);
     const t = this.tasks.get(pid);
     if (t) {
@@ -257,6 +267,9 @@ export class TaskRegistry {
     }
     this.epoch++;
   }
+
+  /** the pid markUser() last found or made a known user (-1: none) */
+  private lastUser = -1;
 
   /** The trace proved this task has an mm (syscall, flush, switch-in flush, forked by a user task). */
   isKnownUser(pid: number): boolean {
@@ -348,6 +361,7 @@ export class TaskRegistry {
     this.pidsReused++;
     this.tasks.delete(pid);
     this.knownUser.delete(pid);
+    this.lastUser = -1;
     this.kthreadChildren.delete(pid);
     if (this.tgidKnown) {
       this.mmOfProcess.delete(pid); // the old process keyed by its leader's pid
@@ -370,6 +384,7 @@ export class TaskRegistry {
     if (t === undefined) return;
     if (task !== undefined && t !== task) {
       this.mmInfo.delete(mm); // the old task's mm goes; the new task and its process stay
+      this.epoch++; // its name is gone (callers' caches of mm names)
       return;
     }
     this.epoch++;
@@ -378,6 +393,7 @@ export class TaskRegistry {
     this.mmInfo.delete(mm);
     this.tasks.delete(pid);
     this.knownUser.delete(pid);
+    this.lastUser = -1;
     this.kthreadChildren.delete(pid);
   }
 
@@ -391,8 +407,17 @@ export class TaskRegistry {
   }
 
   task(pid: number): TaskInfo | undefined {
-    return this.tasks.get(pid);
+    // (asked for every flush request's initiator: the last answer holds while the epoch does)
+    if (pid === this.lastTaskPid && this.epoch === this.lastTaskEpoch) return this.lastTask;
+    const t = this.tasks.get(pid);
+    this.lastTaskPid = pid;
+    this.lastTaskEpoch = this.epoch;
+    this.lastTask = t;
+    return t;
   }
+  private lastTaskPid = -1;
+  private lastTaskEpoch = -1;
+  private lastTask: TaskInfo | undefined = undefined;
 
   mmIdentity(mm: number): MmIdentity | undefined {
     const info = this.mmInfo.get(mm);

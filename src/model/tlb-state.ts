@@ -120,13 +120,19 @@ export class TlbState {
   }
 
   mm(id: number): MmTlb {
+    // a storm asks for one mm many times per event: the last one is kept
+    if (id === this.lastId) return this.lastMm!;
     let m = this.mms.get(id);
     if (m === undefined) {
       m = new MmTlb(this.cpus.length);
       this.mms.set(id, m);
     }
+    this.lastId = id;
+    this.lastMm = m;
     return m;
   }
+  private lastId = -1;
+  private lastMm: MmTlb | null = null;
 
   hasMm(id: number): boolean {
     return this.mms.has(id);
@@ -135,7 +141,10 @@ export class TlbState {
   /** Forget a dead mm's state, unless a request of it is still open. */
   forgetMm(id: number): void {
     const m = this.mms.get(id);
-    if (m !== undefined && m.openGens.length === 0) this.mms.delete(id);
+    if (m !== undefined && m.openGens.length === 0) {
+      this.mms.delete(id);
+      if (id === this.lastId) this.lastId = -1;
+    }
   }
 
   isLoadedAnywhere(mm: number): boolean {
@@ -285,6 +294,7 @@ export class TlbState {
       k.batched = Math.max(k.batched, d.batched);
       k.genAt = Math.max(k.genAt, d.genAt);
       this.mms.delete(drop);
+      if (drop === this.lastId) this.lastId = -1;
     }
     for (const c of this.cpus) {
       if (c.loadedMm === drop) c.loadedMm = keep;

@@ -1,7 +1,9 @@
 // The whole flow in one pass: bytes -> lines -> typed events (src/ingest) -> kernel model
 // (src/model) -> policy replays (src/policies) -> summary (src/summary/schema.ts).
 
-import type { SyscallEnterEvent, TraceEvent } from '../events/types.js';
+import type { TraceEvent } from '../events/types.js';
+import { EventBatch } from '../events/batch.js';
+import { InputStats } from './input-stats.js';
 import { Diagnostics } from '../ingest/diagnostics.js';
 import { openTraceThreaded, type IngestThread } from '../ingest/worker/source.js';
 import type { IngestOptions, TraceMeta, TraceSource } from '../ingest/source.js';
@@ -48,99 +50,28 @@ export function selectPolicies(names: string[] | undefined): PolicyDefinition[] 
   return out;
 }
 
-/** Per-CPU input statistics: events, first/last timestamp, lost-event markers. */
-class InputStats {
-  events = 0;
-  byCpu: number[] = [];
-  /** NaN until the CPU's first event */
-  firstTsCpu: number[] = [];
-  lastTsCpu: number[] = [];
-  lostCpu: number[] = [];
-  lostMarkersCpu: number[] = [];
-  firstTs = Infinity;
-  lastTs = -Infinity;
-
-  /** per-kind counts (hot path: no string building); names resolved at the end */
-  private byKind = new Counts();
-  private otherByName = new Counts();
-  private syscallByName = new Counts();
-  private rawSyscalls = 0;
-
-  see(e: TraceEvent): void {
-    if (e.kind === 'syscall_enter') {
-      this.seeSyscall(e);
-      return;
-    }
-    if (e.kind === 'lost_events') {
-      this.lostMarkersCpu[e.cpu] = (this.lostMarkersCpu[e.cpu] ?? 0) + 1;
-      this.lostCpu[e.cpu] = (this.lostCpu[e.cpu] ?? 0) + Math.max(0, e.count);
-      return;
-    }
-    if (e.kind === 'other') this.otherByName.add(e.name);
-    else this.byKind.add(e.kind);
-    this.seeHeader(e.cpu, e.ts);
-  }
-
-  /**
-   * see() of a syscall entry (most events of a syscall storm): its fields are read here, where
-   * only syscall entries pass (one shape's inline cache, not a megamorphic lookup).
-   */
-  private seeSyscall(e: SyscallEnterEvent): void {
-    if (e.raw) this.rawSyscalls++;
-    else this.syscallByName.add(e.name);
-    this.seeHeader(e.cpu, e.ts);
-  }
-
-  private seeHeader(cpu: number, ts: number): void {
-    this.events++;
-    if (cpu >= this.byCpu.length) this.growCpus(cpu);
-    this.byCpu[cpu]!++;
-    if (this.firstTsCpu[cpu] !== this.firstTsCpu[cpu]) this.firstTsCpu[cpu] = ts; // NaN: no event yet
-    this.lastTsCpu[cpu] = ts;
-    if (ts < this.firstTs) this.firstTs = ts;
-    if (ts > this.lastTs) this.lastTs = ts;
-  }
-
-  private growCpus(cpu: number): void {
-    for (let i = this.byCpu.length; i <= cpu; i++) {
-      this.byCpu.push(0);
-      this.firstTsCpu.push(NaN);
-      this.lastTsCpu.push(NaN);
-    }
-  }
-
-  /** event name -> count, named as eventName() names them (the kernel's event names) */
-  get byType(): Map<string, number> {
-    const out = new Map<string, number>();
-    const add = (k: string, n: number) => out.set(k, (out.get(k) ?? 0) + n);
-    for (const [k, c] of this.byKind.map) add(k, c.n);
-    for (const [k, c] of this.otherByName.map) add(k, c.n);
-    for (const [k, c] of this.syscallByName.map) add(`sys_enter_${k}`, c.n);
-    if (this.rawSyscalls > 0) add('sys_enter', this.rawSyscalls);
-    return out;
-  }
-}
-
 type MmLabel = { mm: string; comm: string; tgid: number };
 const LABEL_CACHE_MAX = 4096;
 
-/** Counts per name: one map lookup per event, none while the name repeats (syscall storms). */
-class Counts {
-  readonly map = new Map<string, { n: number }>();
-  private lastKey: string | null = null;
-  private last = { n: 0 };
 
-  add(key: string): void {
-    if (key !== this.lastKey) {
-      let c = this.map.get(key);
-      if (c === undefined) {
-        c = { n: 0 };
-        this.map.set(key, c);
-      }
-      this.last = c;
-      this.lastKey = key;
-    }
-    this.last.n++;
+/**
+ * Every event of a batch through the input statistics and the kernel model. A plain function, not
+ * part of analyzeSource(): V8 optimizes a loop inside an async function late (on-stack
+ * replacement) and runs it in baseline code until then; this one is optimized as a whole.
+ */
+function consumeBatch(batch: EventBatch, stats: InputStats, model: KernelModel): void {
+  for (let i = 0; i < batch.length; i++) {
+    stats.seeRow(batch, i);
+    model.consumeRow(batch, i);
+  }
+}
+
+/** consumeBatch() of a batch of event objects (the trace.dat reader, the ingest worker) */
+function consumeEvents(events: TraceEvent[], stats: InputStats, model: KernelModel): void {
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i]!;
+    stats.see(e);
+    model.consume(e);
   }
 }
 
@@ -176,19 +107,31 @@ export async function analyzeSource(source: TraceSource, diag: Diagnostics, opts
   const accounting = new ObservedAccounting();
   // The accounting asks for the label of every request's mm (~100k a second): it is rebuilt only
   // when the mm's name changed (comm, tgid, exec). Bounded: a trace with more live mms than
-  // LABEL_CACHE_MAX just rebuilds more often.
+  // LABEL_CACHE_MAX just rebuilds more often. A storm's requests ask for one mm again and again:
+  // while the task registry's epoch (bumped by every change of a task, its name or its mm) stays
+  // the same, that mm's label is the one given last.
   const labels = new Map<number, { label: MmLabel; comm: string; tgid: number; frozen: boolean | undefined }>();
+  let lastMm = -1;
+  let lastEpoch = -1;
+  let lastLabel: MmLabel | null = null;
   const mmLabel = (mm: number): MmLabel => {
+    if (mm === lastMm && model.tasks.epoch === lastEpoch) return lastLabel!;
     const id = model.mmIdentity(mm);
+    let label: MmLabel | undefined;
     if (id !== undefined) {
       const c = labels.get(mm);
-      if (c !== undefined && c.comm === id.comm && c.tgid === id.tgid && c.frozen === id.frozen) return c.label;
+      if (c !== undefined && c.comm === id.comm && c.tgid === id.tgid && c.frozen === id.frozen) label = c.label;
     }
-    const label = { mm: model.mmName(mm), comm: id?.comm ?? '', tgid: id?.tgid ?? -1 };
-    if (id !== undefined) {
-      if (labels.size >= LABEL_CACHE_MAX) labels.clear();
-      labels.set(mm, { label, comm: id.comm, tgid: id.tgid, frozen: id.frozen });
+    if (label === undefined) {
+      label = { mm: model.mmName(mm), comm: id?.comm ?? '', tgid: id?.tgid ?? -1 };
+      if (id !== undefined) {
+        if (labels.size >= LABEL_CACHE_MAX) labels.clear();
+        labels.set(mm, { label, comm: id.comm, tgid: id.tgid, frozen: id.frozen });
+      }
     }
+    lastMm = mm;
+    lastEpoch = model.tasks.epoch;
+    lastLabel = label;
     return label;
   };
   accounting.mmLabel = mmLabel;
@@ -202,13 +145,23 @@ export async function analyzeSource(source: TraceSource, diag: Diagnostics, opts
   let route: { every: PolicyRun[]; coalesced: PolicyRun[] } | undefined;
   const emit = (ev: ModelEvent) => {
     let list: PolicyRun[];
-    if (ev.type === 'syscall') {
-      if (route === undefined || ev.e.name !== routeName) {
-        routeName = ev.e.name;
-        route = syscallRoutes.get(routeName) ?? routeOf(routeName);
-      }
-      list = ev.every ? route.every : route.coalesced;
-    } else list = readers[ev.type];
+    switch (ev.type) {
+      case 'request':
+        list = readers.request;
+        break;
+      case 'syscall':
+        if (route === undefined || ev.e.name !== routeName) {
+          routeName = ev.e.name;
+          route = syscallRoutes.get(routeName) ?? routeOf(routeName);
+        }
+        list = ev.every ? route.every : route.coalesced;
+        break;
+      case 'switch':
+        list = readers.switch;
+        break;
+      default:
+        list = readers.mmExit;
+    }
     for (let i = 0; i < list.length; i++) list[i]!.onEvent(ev);
   };
   const routeOf = (name: string) => {
@@ -294,12 +247,16 @@ export async function analyzeSource(source: TraceSource, diag: Diagnostics, opts
     for (const sink of sinks) sink.start(sinkCtx);
   }
 
-  for await (const batch of source.events()) {
-    // a text header's `cpus=N` is known once its first batch is parsed
-    if (meta.declaredCpus !== undefined) model.declareCpus(meta.declaredCpus);
-    for (const e of batch) {
-      stats.see(e);
-      model.consume(e);
+  if (source.batches !== undefined) {
+    for await (const batch of source.batches()) {
+      // a text header's `cpus=N` is known once its first batch is parsed
+      if (meta.declaredCpus !== undefined) model.declareCpus(meta.declaredCpus);
+      consumeBatch(batch, stats, model);
+    }
+  } else {
+    for await (const events of source.events()) {
+      if (meta.declaredCpus !== undefined) model.declareCpus(meta.declaredCpus);
+      consumeEvents(events, stats, model);
     }
   }
   const endTs = Number.isFinite(stats.lastTs) ? stats.lastTs : 0;

@@ -4,6 +4,7 @@
 
 import type { TraceEvent } from '../types.js';
 import { MAX_CPUS, type CpumaskStyle } from '../cpumask.js';
+import type { EventBatch } from '../batch.js';
 
 /** What a line grammar found in the header; the payload parsers copy it into the event. */
 export interface ParsedHeader {
@@ -46,7 +47,13 @@ export function cpuOutOfRange(what: string, cpu: number, ctx: PayloadContext): s
 
 export type PayloadParser = (s: string, p: number, h: ParsedHeader, ctx: PayloadContext) => TraceEvent | string;
 
-export type BytePayloadParser = (b: Uint8Array, dv: DataView, p: number, e: number, h: ParsedHeader) => TraceEvent | null;
+/**
+ * A payload parser on input bytes (the ASCII fast path): the payload b[p..e) of the line whose
+ * header is `h`, written as row i of `out` (its payload columns and kind; the caller writes the
+ * header columns). False, with nothing decided, when it does not fit exactly: the caller then
+ * runs the string parser on the decoded line.
+ */
+export type BytePayloadParser = (b: Uint8Array, dv: DataView, p: number, e: number, h: ParsedHeader, out: EventBatch, i: number) => boolean;
 
 /**
  * Keep one copy of a repeated string. Slices of 13+ characters are V8 "sliced strings" that keep

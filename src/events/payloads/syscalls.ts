@@ -4,6 +4,7 @@
 import type { SyscallEnterEvent } from '../types.js';
 import type { BytePayloadParser, ParsedHeader, PayloadParser } from './context.js';
 import { ByteText, readEnd, readHex, readHexBytes, readInt } from './scan.js';
+import { ARGS_PER_ROW, ROW_SYSCALL } from '../batch.js';
 
 // ---------------------------------------------------------------------------------------------
 // Syscall entries, three printings of the same thing:
@@ -20,30 +21,55 @@ export interface SyscallInfo {
   nr: number;
   name: string;
   args: readonly string[];
-  /** builds the args object from values in `args` order: an object literal, so one shape per syscall */
-  build: (v: number[]) => Record<string, number>;
+  /** the args object from the values v[off..] in `args` order */
+  build(v: ArrayLike<number>, off: number): Record<string, number>;
+  /** the same, written into `o`, an args object of this syscall (no allocation) */
+  fill(o: Record<string, number>, v: ArrayLike<number>, off: number): void;
+  /** `from`'s values written into `to`, both args objects of this syscall */
+  copy(to: Record<string, number>, from: Record<string, number>): void;
+}
+
+/**
+ * The accessors of a syscall's args objects, made from its argument names (identifiers of the
+ * table below, never input): one object literal and named stores, so every args object of a
+ * syscall has one hidden class and its fields are read and written through one inline cache,
+ * where keyed stores in a loop build dictionary-mode objects, several times slower (the same
+ * reason as tracedat/decode.ts argsBuilder()).
+ */
+function syscall(nr: number, name: string, args: readonly string[]): SyscallInfo {
+  const lit = args.map((a, k) => `${a}: v[off + ${k}]`).join(', ');
+  const fill = args.map((a, k) => `o.${a} = v[off + ${k}];`).join(' ');
+  const copy = args.map((a) => `to.${a} = from.${a};`).join(' ');
+  return {
+    nr,
+    name,
+    args,
+    build: new Function('v', 'off', `"use strict"; return { ${lit} };`) as SyscallInfo['build'],
+    fill: new Function('o', 'v', 'off', `"use strict"; ${fill}`) as SyscallInfo['fill'],
+    copy: new Function('to', 'from', `"use strict"; ${copy}`) as SyscallInfo['copy'],
+  };
 }
 
 /** x86_64 numbers and the argument names the kernel's syscalls:sys_enter_* events print. */
 export const X86_64_SYSCALLS: readonly SyscallInfo[] = [
-  { nr: 9, name: 'mmap', args: ['addr', 'len', 'prot', 'flags', 'fd', 'off'], build: (v) => ({ addr: v[0]!, len: v[1]!, prot: v[2]!, flags: v[3]!, fd: v[4]!, off: v[5]! }) },
-  { nr: 10, name: 'mprotect', args: ['start', 'len', 'prot'], build: (v) => ({ start: v[0]!, len: v[1]!, prot: v[2]! }) },
-  { nr: 11, name: 'munmap', args: ['addr', 'len'], build: (v) => ({ addr: v[0]!, len: v[1]! }) },
-  { nr: 12, name: 'brk', args: ['brk'], build: (v) => ({ brk: v[0]! }) },
-  { nr: 25, name: 'mremap', args: ['addr', 'old_len', 'new_len', 'flags', 'new_addr'], build: (v) => ({ addr: v[0]!, old_len: v[1]!, new_len: v[2]!, flags: v[3]!, new_addr: v[4]! }) },
-  { nr: 28, name: 'madvise', args: ['start', 'len_in', 'behavior'], build: (v) => ({ start: v[0]!, len_in: v[1]!, behavior: v[2]! }) },
-  { nr: 56, name: 'clone', args: ['clone_flags', 'newsp', 'parent_tidptr', 'child_tidptr', 'tls'], build: (v) => ({ clone_flags: v[0]!, newsp: v[1]!, parent_tidptr: v[2]!, child_tidptr: v[3]!, tls: v[4]! }) },
-  { nr: 57, name: 'fork', args: [], build: () => ({}) },
-  { nr: 58, name: 'vfork', args: [], build: () => ({}) },
-  { nr: 59, name: 'execve', args: ['filename', 'argv', 'envp'], build: (v) => ({ filename: v[0]!, argv: v[1]!, envp: v[2]! }) },
-  { nr: 60, name: 'exit', args: ['error_code'], build: (v) => ({ error_code: v[0]! }) },
-  { nr: 231, name: 'exit_group', args: ['error_code'], build: (v) => ({ error_code: v[0]! }) },
-  { nr: 237, name: 'mbind', args: ['start', 'len', 'mode', 'nmask', 'maxnode', 'flags'], build: (v) => ({ start: v[0]!, len: v[1]!, mode: v[2]!, nmask: v[3]!, maxnode: v[4]!, flags: v[5]! }) },
-  { nr: 256, name: 'migrate_pages', args: ['pid', 'maxnode', 'old_nodes', 'new_nodes'], build: (v) => ({ pid: v[0]!, maxnode: v[1]!, old_nodes: v[2]!, new_nodes: v[3]! }) },
-  { nr: 279, name: 'move_pages', args: ['pid', 'nr_pages', 'pages', 'nodes', 'status', 'flags'], build: (v) => ({ pid: v[0]!, nr_pages: v[1]!, pages: v[2]!, nodes: v[3]!, status: v[4]!, flags: v[5]! }) },
-  { nr: 329, name: 'pkey_mprotect', args: ['start', 'len', 'prot', 'pkey'], build: (v) => ({ start: v[0]!, len: v[1]!, prot: v[2]!, pkey: v[3]! }) },
-  { nr: 435, name: 'clone3', args: ['uargs', 'size'], build: (v) => ({ uargs: v[0]!, size: v[1]! }) },
-  { nr: 440, name: 'process_madvise', args: ['pidfd', 'vec', 'vlen', 'behavior', 'flags'], build: (v) => ({ pidfd: v[0]!, vec: v[1]!, vlen: v[2]!, behavior: v[3]!, flags: v[4]! }) },
+  syscall(9, 'mmap', ['addr', 'len', 'prot', 'flags', 'fd', 'off']),
+  syscall(10, 'mprotect', ['start', 'len', 'prot']),
+  syscall(11, 'munmap', ['addr', 'len']),
+  syscall(12, 'brk', ['brk']),
+  syscall(25, 'mremap', ['addr', 'old_len', 'new_len', 'flags', 'new_addr']),
+  syscall(28, 'madvise', ['start', 'len_in', 'behavior']),
+  syscall(56, 'clone', ['clone_flags', 'newsp', 'parent_tidptr', 'child_tidptr', 'tls']),
+  syscall(57, 'fork', []),
+  syscall(58, 'vfork', []),
+  syscall(59, 'execve', ['filename', 'argv', 'envp']),
+  syscall(60, 'exit', ['error_code']),
+  syscall(231, 'exit_group', ['error_code']),
+  syscall(237, 'mbind', ['start', 'len', 'mode', 'nmask', 'maxnode', 'flags']),
+  syscall(256, 'migrate_pages', ['pid', 'maxnode', 'old_nodes', 'new_nodes']),
+  syscall(279, 'move_pages', ['pid', 'nr_pages', 'pages', 'nodes', 'status', 'flags']),
+  syscall(329, 'pkey_mprotect', ['start', 'len', 'prot', 'pkey']),
+  syscall(435, 'clone3', ['uargs', 'size']),
+  syscall(440, 'process_madvise', ['pidfd', 'vec', 'vlen', 'behavior', 'flags']),
 ];
 export const SYSCALL_BY_NR = new Map(X86_64_SYSCALLS.map((x) => [x.nr, x]));
 export const SYSCALL_BY_NAME = new Map(X86_64_SYSCALLS.map((x) => [x.name, x]));
@@ -91,7 +117,7 @@ export function namedSyscall(name: string, s: string, p: number, h: ParsedHeader
     if (ok && q === e) {
       return {
         kind: 'syscall_enter', ts: h.ts, cpu: h.cpu, pid: h.pid, tgid: h.tgid, comm: h.comm, hardirq: h.hardirq, line: h.line,
-        name, nr: info.nr, raw: false, args: info.build(vals),
+        name, nr: info.nr, raw: false, args: info.build(vals, 0),
       };
     }
   }
@@ -143,34 +169,33 @@ export const rawSysEnter: PayloadParser = (s, p, h) => {
   };
 };
 
-/** namedSyscall's fast path on bytes, for a syscall in X86_64_SYSCALLS */
+/** namedSyscall's fast path on bytes, for a syscall in X86_64_SYSCALLS: row i of `out` (its header columns are the caller's) */
 export function namedSyscallBytes(info: SyscallInfo): BytePayloadParser {
   // `start:`, `, len_in:`, `, behavior:`: each followed by one character the string parser skips
   // without looking at it, then the hex value
   const pieces = info.args.map((a, k) => new ByteText(`${k > 0 ? ', ' : ''}${a}:`));
-  const name = info.name;
-  return (b, dv, p, e, h) => {
+  return (b, dv, p, e, h, out, i) => {
     if (h.payloadStyle === 1) {
       p++; // the `(`
       while (e > p && b[e - 1] === 32) e--;
-      if (b[e - 1] !== 41) return null;
+      if (b[e - 1] !== 41) return false;
       e--;
     }
-    const vals = syscallVals;
+    const args = out.args;
+    const a = i * ARGS_PER_ROW;
     let q = p;
     for (let k = 0; k < pieces.length; k++) {
       const piece = pieces[k]!;
       const v0 = q + piece.length + 1;
-      if (v0 > e || !piece.at(b, dv, q)) return null;
+      if (v0 > e || !piece.at(b, dv, q)) return false;
       const v = readHexBytes(b, v0);
-      if (v !== v) return null;
-      vals[k] = v;
+      if (v !== v) return false;
+      args[a + k] = v;
       q = readEnd;
     }
-    if (q !== e) return null;
-    return {
-      kind: 'syscall_enter', ts: h.ts, cpu: h.cpu, pid: h.pid, tgid: h.tgid, comm: h.comm, hardirq: h.hardirq, line: h.line,
-      name, nr: info.nr, raw: false, args: info.build(vals),
-    };
+    if (q !== e) return false;
+    out.row[i] = ROW_SYSCALL;
+    out.sys[i] = info;
+    return true;
   };
 }

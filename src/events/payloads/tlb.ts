@@ -2,6 +2,7 @@
 
 import { ByteText, readEnd, readInt, readIntBytes } from './scan.js';
 import type { BytePayloadParser, PayloadParser } from './context.js';
+import { ARGS_PER_ROW, ROW_TLB_FLUSH } from '../batch.js';
 
 // ---------------------------------------------------------------------------------------------
 // tlb:tlb_flush
@@ -31,21 +32,21 @@ export const tlbFlush: PayloadParser = (s, p, h) => {
 
 const PAGES = new ByteText('pages');
 
-/** tlbFlush on bytes */
-export const tlbFlushBytes: BytePayloadParser = (b, dv, p, e, h) => {
-  if (p + 6 >= e || !PAGES.at(b, dv, p) || (b[p + 5] !== 58 && b[p + 5] !== 61)) return null;
+/** tlbFlush on bytes: row i of `out` (its header columns are the caller's) */
+export const tlbFlushBytes: BytePayloadParser = (b, dv, p, e, _h, out, i) => {
+  if (p + 6 >= e || !PAGES.at(b, dv, p) || (b[p + 5] !== 58 && b[p + 5] !== 61)) return false;
   const pages = readIntBytes(b, p + 6);
-  if (pages !== pages) return null;
+  if (pages !== pages) return false;
   while (e > p && b[e - 1] === 32) e--;
-  if (b[e - 1] !== 41 /* ) */) return null;
+  if (b[e - 1] !== 41 /* ) */) return false;
   // the string parser's lastIndexOf('(') must land at or after the pages number
   let open = e - 2;
   while (open >= readEnd && b[open] !== 40) open--;
-  if (open < readEnd) return null;
+  if (open < readEnd) return false;
   const reason = readIntBytes(b, open + 1);
-  if (reason !== reason || readEnd !== e - 1) return null;
-  return {
-    kind: 'tlb_flush', ts: h.ts, cpu: h.cpu, pid: h.pid, tgid: h.tgid, comm: h.comm, hardirq: h.hardirq, line: h.line,
-    reason, pages,
-  };
+  if (reason !== reason || readEnd !== e - 1) return false;
+  out.row[i] = ROW_TLB_FLUSH;
+  out.args[i * ARGS_PER_ROW] = reason;
+  out.args[i * ARGS_PER_ROW + 1] = pages;
+  return true;
 };
