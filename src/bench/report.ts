@@ -1,5 +1,6 @@
 // The benchmark's report: the text tables (render) and the tlbtrace.bench/1 JSON (jsonOut).
 
+import { issue18Lines, perEventFigures, perEventLine } from './per-event.js';
 import { AUTO_THREAD, FLOORS, OTHER_THREAD, type CaptureResult, type Key, type Measurement, type RuntimeKey } from './capture.js';
 import { fmtInt, fmtMB, fmtRate, fmtS, fmtX, pct, renderTable } from './format.js';
 import type { MachineInfo } from './machine.js';
@@ -114,6 +115,8 @@ export function render(o: Options, machine: MachineInfo, startup: Measurement, r
         return `${input === 'text' ? 'text' : 'trace.dat'} at ${goal}x: ${ref === undefined ? '-' : fmtS(ref / goal)} s, ${cells.join(', ')}`;
       };
       s += `time budget of the targets on ${n}x copies (${o.metric}; trace-cmd's time / target; the floors: src/bench/floor.ts): ${b('text', TARGET_TEXT, r.textCopiesVsTraceCmdRaw, r.textCopiesVsTraceCmd)}; ${b('dat', TARGET_DAT, r.datCopiesVsTraceCmdRaw, r.datCopiesVsTraceCmd)}\n`;
+      const pe = perEventFigures(c, startup);
+      if (pe !== null) s += `${perEventLine(pe)}\n`;
       s += `${n}x event counts: text ${cnt(cp.eventsText)}, trace.dat ${cnt(cp.eventsDat)}; ${n} x ${fmtInt(c.events)} = ${fmtInt(cp.eventsExpected)}: ${cp.eventsMatch ? 'match' : 'MISMATCH'} (copies ${(cp.shiftNs / 1e9).toFixed(6)} s apart)\n`;
     }
     for (const x of Object.values(m)) if (x.error) s += `  ${x.what}: failed: ${x.error}\n`;
@@ -123,6 +126,7 @@ export function render(o: Options, machine: MachineInfo, startup: Measurement, r
   for (const n of globalNotes) s += `note: ${n}\n`;
   s += '\n';
   for (const t of tgs) s += `${t.pass === null ? 'N/A ' : t.pass ? 'PASS' : 'FAIL'}  ${t.name}${t.basis ? `, ${t.basis}` : ''}: ${t.detail}\n`;
+  for (const line of issue18Lines(results.flatMap((c) => perEventFigures(c, startup) ?? []), results)) s += `${line}\n`;
   return s;
 }
 
@@ -180,6 +184,7 @@ export function jsonOut(o: Options, machine: MachineInfo, startup: Measurement, 
       notes: c.notes,
     })),
     results: tgs,
+    perEvent: results.map((c) => perEventFigures(c, startup)),
     notes: globalNotes,
   };
 }
