@@ -8,6 +8,7 @@
 //   shootdowns.ts    flush requests on the initiator's side, open until every target answered;
 //   callbacks.ts     flush callbacks on the targets' side; pairing.ts pairs the two by csd;
 //   causes.ts        why a flush happened; lifetimes.ts when mms begin and end;
+//   flush-reasons.ts what a tlb_flush is, by its reason and where it ran;
 //   delivery.ts      how a flush reached other CPUs: IPIs, or a hypervisor's hypercall;
 //   fidelity.ts      how well the state predicted the kernel; policy-stream.ts what policies read.
 // It reports to an `ObservedSink` (accounting) and emits `ModelEvent`s, time-ordered and with
@@ -20,6 +21,7 @@ import type { SyscallInfo } from '../events/payloads/syscalls.js';
 import { Callbacks } from './callbacks.js';
 import { Causes } from './causes.js';
 import { Fidelity } from './fidelity.js';
+import { TlbFlushReasons } from './flush-reasons.js';
 import { Lifetimes } from './lifetimes.js';
 import { CsdPairing } from './pairing.js';
 import { PolicyStream } from './policy-stream.js';
@@ -71,6 +73,7 @@ export class KernelModel {
   private readonly callbacks: Callbacks;
   private readonly switches: Switches;
   private readonly lifetimes: Lifetimes;
+  private readonly flushReasons: TlbFlushReasons;
   private readonly batchedPending = new BatchedPending();
   private readonly taskCache: TaskCache[] = [];
   /** the objects row events are read through (consumeRow()) */
@@ -103,6 +106,7 @@ export class KernelModel {
       remapMm: (drop, keep) => this.remapMm(drop, keep),
     });
     this.lifetimes = new Lifetimes(this.tlb, this.tasks, this.switches, this.stream);
+    this.flushReasons = new TlbFlushReasons(this.tlb, this.shootdowns, this.callbacks, this.switches, this.stream, sink, this.vocab);
     this.sink = sink;
     this.cpu(n - 1);
   }
@@ -362,101 +366,8 @@ export class KernelModel {
     if (initiating !== null && !(h.csd.length > 0 || h.vectorDepth > 0 || (reason !== 4 && initiating.req.local === 'none' && reason !== 0))) {
       this.shootdowns.initiatorDone(cpu, e.ts);
     }
-    this.onTlbFlush(e, c, task.kernelThread);
+    this.flushReasons.dispatch(e, c, task.kernelThread);
     this.afterEvent(e.ts);
-  }
-
-  /**
-   * A tlb_flush, by where it ran: inside a callback (the target's flush_tlb_func(), or the
-   * initiator's own part), or outside one, where its reason tells what it is (DOMAIN.md §1-2).
-   */
-  private onTlbFlush(e: TlbFlushEvent, c: CpuTlb, kthread: boolean): void {
-    const cpu = e.cpu;
-    if (e.reason === 5) this.vocab.reason5 = true;
-    const frame = this.callbacks.frame(cpu);
-    if (frame !== null) {
-      frame.sawFlush = true;
-      if (!frame.local) {
-        this.callbacks.inHandler(e, frame);
-        this.sink.onTlbFlush(e, true);
-      } else {
-        this.shootdowns.localPart(e, frame.open);
-        this.sink.onTlbFlush(e, false);
-      }
-      return;
-    }
-
-    switch (e.reason) {
-      case 4:
-        // native_flush_tlb_multi() or arch_tlbbatch_flush(): a request to other CPUs starts
-        this.sink.onTlbFlush(e, false);
-        this.shootdowns.start(e, 'remote', kthread);
-        return;
-      case 3:
-      case 2: {
-        this.sink.onTlbFlush(e, false);
-        const open = this.shootdowns.initiating(cpu);
-        if (open !== null && open.req.local === 'none' && !this.vocab.csd) {
-          // pre-6.5: the local part of the request just made (no csd frame to bracket it)
-          this.shootdowns.localPart(e, open);
-          return;
-        }
-        // A direct local flush: flush_tlb_mm_range() with no other CPU in mm_cpumask (reason 3), or
-        // arch_tlbbatch_flush() with only this CPU in the batch (reason 2).
-        this.shootdowns.initiatorDone(cpu, e.ts);
-        if (e.reason === 3 && this.stream.waiting === 0) {
-          this.shootdowns.directLocalFlush(e, c, kthread);
-          return;
-        }
-        this.shootdowns.start(e, e.reason === 3 ? 'localOnly' : 'batched', kthread);
-        this.shootdowns.localPart(e, this.shootdowns.initiating(cpu));
-        this.shootdowns.initiatorDone(cpu, e.ts);
-        return;
-      }
-      case 1:
-      case 5: {
-        // No csd frame: either a kernel without csd events (remote handler in a vector bracket or
-        // run from the idle loop), or a local reason 5 on 6.14+ without csd events.
-        const open = this.shootdowns.initiating(cpu);
-        if (e.reason === 5 && open !== null && open.req.local === 'none') {
-          this.shootdowns.localPart(e, open);
-          this.sink.onTlbFlush(e, false);
-          return;
-        }
-        this.sink.onTlbFlush(e, true);
-        this.callbacks.withoutCsd(e);
-        return;
-      }
-      case 0: {
-        const inVector = this.callbacks.cpus[cpu]!.vectorDepth > 0;
-        this.sink.onTlbFlush(e, inVector);
-        if (this.switches.cpus[cpu]!.pending !== null) {
-          this.switches.resolve(cpu, e.pages);
-          return;
-        }
-        if (inVector && !this.vocab.csd) {
-          // pre-6.5 lazy CPU switching to init_mm inside the flush IPI
-          this.callbacks.withoutCsd(e);
-          return;
-        }
-        if (!kthread && c.pid > 0) {
-          // exec_mmap(): the new mm is loaded before sched_process_exec names it
-          this.switches.cpus[cpu]!.execPending = true;
-          return;
-        }
-        if (!this.vocab.csd && c.loadedMm !== INIT_MM) {
-          // pre-6.5: a lazy idle CPU ran the flush callback from the idle loop (no IPI) and switched to init_mm
-          this.callbacks.withoutCsd(e);
-          return;
-        }
-        // leave_mm() or a use_temporary_mm() switch
-        this.tlb.loadMm(cpu, INIT_MM, e.pages);
-        return;
-      }
-      default:
-        this.sink.onTlbFlush(e, false);
-        return;
-    }
   }
 
   /**

@@ -19,7 +19,8 @@
 
 import type { FlushRequest, ModelEvent } from '../model/types.js';
 import type { PolicyContext, PolicyDefinition, PolicyRun } from './policy.js';
-import { localPages, SwitchInDeferrals, Tally, targetPages, targetState, type Callback } from './replay.js';
+import { SwitchInDeferrals } from './deferrals.js';
+import { localPages, Tally, targetPages, targetState, type Callback } from './replay.js';
 
 /** Flush classes by the request's cause: what a deferred running CPU could still see. */
 export type FlushClass = 'writeProtect' | 'unmap' | 'unknown';

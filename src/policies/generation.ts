@@ -30,7 +30,8 @@
 
 import type { FlushRequest, ModelEvent } from '../model/types.js';
 import type { PolicyDefinition } from './policy.js';
-import { localPages, SwitchInDeferrals, Tally, targetPages, targetState, type Callback } from './replay.js';
+import { SwitchInDeferrals } from './deferrals.js';
+import { localPages, Tally, targetPages, targetState, type Callback } from './replay.js';
 
 /** A finished full flush of an mm: a candidate to complete later requests' generations. */
 interface CompletedFull {

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { fixedString } from './bytes.js';
 import { CommTable } from './comms.js';
-import { writeState } from './decode.js';
+import { writeState } from './spec.js';
 import { parseEventFormat, parseFieldLine, parseHeaderPage, type HeaderPage } from './format.js';
 import { strtoll0 } from './header.js';
 import { Kallsyms } from './kallsyms.js';
