@@ -194,7 +194,7 @@ export async function analyzeSource(source: TraceSource, diag: Diagnostics, opts
   accounting.mmLabel = mmLabel;
   const runs: Array<{ def: PolicyDefinition; run: PolicyRun; params: Record<string, ParamValue> }> = [];
   // each model event goes only to the policies that read its type (PolicyRun.reads)
-  const readers: Record<ModelEvent['type'], PolicyRun[]> = { request: [], switch: [], syscall: [], mmExit: [] };
+  const readers: Record<ModelEvent['type'], PolicyRun[]> = { request: [], switch: [], syscall: [], mmExit: [], directReclaim: [] };
   // a syscall entry goes to the policies that want every entry of its syscall (ev.every), or, as
   // the coalesced stream, to the other syscall readers (PolicyRun.everySyscall); made on first use
   const syscallRoutes = new Map<string, { every: PolicyRun[]; coalesced: PolicyRun[] }>();

@@ -92,11 +92,12 @@ describe('ladder-per-page (pre-4.3)', () => {
     expect(s.observed.ipis.tlb).toBe(5);
     const p = s.policies['ladder-per-page']!;
     expect([p.requests, p.shootdowns, p.ipis, p.avoidedShootdowns, p.avoidedIpis]).toEqual([65, 129, 129, -124, -124]);
-    // kswapd's batches are reclaim batches: pagesPerBatch each; the lower bound is one page per batch
-    // (observed: 5 shootdowns)
+    // kswapd's batches are reclaim batches; with no direct-reclaim episode to size them, pagesPerBatch
+    // each; the lower bound is one page per batch (observed: 5 shootdowns)
     expect(p.extra).toMatchObject({ batchedRequests: 2, reclaimBatches: 2, migrationBatches: 0, unrolledShootdowns: 128, pagesPerBatchAssumed: 32, shootdownsLowerBound: 5 });
+    expect(p.extra).toMatchObject({ reclaimEpisodes: 0, reclaimBatchesSizedFromEpisodes: 0, reclaimBatchesSizedByEpisodeAverage: 0, reclaimBatchesSizedByFallback: 2, reclaimPagesPerBatchFromEpisodes: null });
     expect(p.cpuTimeSavedUs).toBe(-237.2);
-    expect(p.notes.join(' ')).toMatch(/Reclaim batches: the trace does not record how many pages/);
+    expect(p.notes.join(' ')).toMatch(/Reclaim batches: no direct-reclaim episode .* sized any; each of the 2 stands for 32 pages/);
   });
 
   it('takes migration batch sizes from the call and drops flush_tlb_batched_pending()', async () => {

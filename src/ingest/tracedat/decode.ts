@@ -267,6 +267,10 @@ export class EventDecoder {
         argNames.push(f.name);
         refs.push(ref(f));
       }
+    } else if (kind === Kind.Vmscan) {
+      // mm_vmscan_direct_reclaim_end's nr_reclaimed, when the format has it (the markers need nothing)
+      const f = fmt.name === 'mm_vmscan_direct_reclaim_end' ? fmt.byName.get('nr_reclaimed') : undefined;
+      if (f) refs.push(ref(f));
     } else {
       for (const name of KIND_FIELDS[kind] ?? EMPTY) {
         const f = fmt.byName.get(name as string);
@@ -618,6 +622,7 @@ export class EventDecoder {
           comm,
           hardirq,
           line: 0,
+          nrReclaimed: refs.length > 0 ? this.num(dv, rec, refs[0]!) : -1,
         };
       case Kind.SchedWakeup:
         this.ctx.comms.register(this.num(dv, rec, refs[1]!), this.str(buf, dv, rec, len, refs[0]!));
