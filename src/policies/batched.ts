@@ -116,7 +116,7 @@ export const batched: PolicyDefinition = {
     const pendingMms = new Set<number>();
     /** tasks in a paying call of a pending mm: pid -> mm (charged at the call's first flush) */
     const paying = new Map<number, number>();
-    const n = { batches: 0, requestsBatched: 0, largestBatch: 0, keptKernelBatches: 0, batchedPendingCharged: 0 };
+    const n = { batches: 0, requestsBatched: 0, largestBatch: 0, keptKernelBatches: 0, batchedPendingCharged: 0, batchesEndedByEpisode: 0 };
 
     function task(pid: number): TaskState {
       let t = tasks.get(pid);
@@ -269,10 +269,25 @@ export const batched: PolicyDefinition = {
       if (pendingMms.has(mm) && PAYING_CALLS.has(name)) paying.set(pid, mm);
     }
 
+    /**
+     * A direct-reclaim episode begins or ends (try_to_free_pages()): its passes are its own, each
+     * ending with try_to_unmap_flush(), so no batch spans the begin or the end.
+     */
+    function onEpisodeEdge(pid: number): void {
+      const b = open.get(pid);
+      if (b !== undefined && !b.migration) {
+        n.batchesEndedByEpisode++;
+        flush(b);
+      }
+      const t = tasks.get(pid);
+      if (t !== undefined && t.chunkCall === t.call) t.chunkPages = 0;
+    }
+
     return {
-      reads: ['request', 'syscall'],
+      reads: ['request', 'syscall', 'directReclaim'],
       onEvent(e: ModelEvent) {
         if (e.type === 'request') onRequest(e.req);
+        else if (e.type === 'directReclaim') onEpisodeEdge(e.pid);
         else if (e.type === 'syscall') {
           const a = e.e.args;
           const advice = a.behavior ?? a.advice ?? a.arg2;
