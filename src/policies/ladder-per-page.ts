@@ -178,7 +178,9 @@ export const ladderPerPage: PolicyDefinition = {
           shootdownsLowerBound: out.shootdowns - lowerBoundOffset,
         });
         const reclaimNote =
-          avg === null
+          n.reclaimBatches === 0
+            ? `Reclaim batches: none in this trace (one would stand for its direct-reclaim episode's nr_reclaimed over the episode's batch flushes, 1 to ${reclaimPages} pages).`
+            : avg === null
             ? `Reclaim batches: no direct-reclaim episode (mm_vmscan_direct_reclaim_begin/_end with nr_reclaimed) sized any; each of the ${sized.byFallback} stands for ${reclaimPages} pages (SWAP_CLUSTER_MAX, the most one shrink_folio_list() pass holds), an upper bound.`
             : `Reclaim batches: a batch flush made in a direct-reclaim episode stands for the episode's nr_reclaimed divided by its batch flushes (1 to ${reclaimPages} pages: one shrink_folio_list() pass holds at most SWAP_CLUSTER_MAX): ${sized.fromEpisodes} batches in ${sized.episodes} episodes, ${avg.toFixed(1)} pages per batch on average; ${sized.byAverage} of kswapd (the same shrink_lruvec() passes) or of episodes whose end was not traced stand for that average, ${sized.byFallback} others (before any episode ended, compaction, MADV_PAGEOUT) for ${reclaimPages}. Freed pages nobody mapped need no flush, so a share of nr_reclaimed leans high.`;
         out.notes.push(
