@@ -28,7 +28,7 @@
 // kswapd's (the same shrink_lruvec() passes) for the episodes' average so far; others (MADV_PAGEOUT,
 // compaction) and every batch of a trace without episodes for `pagesPerBatch`
 // (reclaim-episodes.ts). On counterfactual-6.12-8cpu/reclaim-mmap this took the estimate per page
-// direct reclaim freed from 3.10x to 1.21x of what the nobatch kernel did (docs/validation.md).
+// direct reclaim freed from 3.10x to 1.20x of what the nobatch kernel did (docs/validation.md).
 // `shootdownsLowerBound` (one page per batch: a batch flush means at least one) is the other end.
 
 import type { FlushRequest, ModelEvent } from '../model/types.js';
