@@ -94,8 +94,10 @@ describe('call_function vectors, sched_wake_idle_without_ipi, vmscan', () => {
     expect(ok('call_function_single_entry', 'vector=251')).toEqual({ kind: 'call_function_single_entry', vector: 251 });
     expect(ok('call_function_exit', 'vector=252')).toEqual({ kind: 'call_function_exit', vector: 252 });
     expect(ok('sched_wake_idle_without_ipi', 'cpu=3')).toEqual({ kind: 'sched_wake_idle_without_ipi', target: 3 });
-    expect(ok('mm_vmscan_kswapd_wake', 'nid=0 order=0')).toEqual({ kind: 'mm_vmscan_kswapd_wake' });
-    expect(ok('mm_vmscan_direct_reclaim_begin', 'order=0 gfp_flags=GFP_NOFS|__GFP_NOWARN')).toEqual({ kind: 'mm_vmscan_direct_reclaim_begin' });
+    expect(ok('mm_vmscan_kswapd_wake', 'nid=0 order=0')).toEqual({ kind: 'mm_vmscan_kswapd_wake', nrReclaimed: -1 });
+    expect(ok('mm_vmscan_direct_reclaim_begin', 'order=0 gfp_flags=GFP_NOFS|__GFP_NOWARN')).toEqual({ kind: 'mm_vmscan_direct_reclaim_begin', nrReclaimed: -1 });
+    expect(ok('mm_vmscan_direct_reclaim_end', 'nr_reclaimed=48')).toEqual({ kind: 'mm_vmscan_direct_reclaim_end', nrReclaimed: 48 });
+    expect(ok('mm_vmscan_direct_reclaim_end', 'reclaimed 48')).toEqual({ kind: 'mm_vmscan_direct_reclaim_end', nrReclaimed: -1 });
     expect(parse('call_function_entry', 'vec=1')).toMatch(/vector=N/);
   });
 });

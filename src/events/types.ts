@@ -160,9 +160,11 @@ export interface SyscallEnterEvent extends EventHeader {
   args: Record<string, number>;
 }
 
-/** vmscan reclaim markers: cause attribution for batched reclaim flushes */
+/** vmscan reclaim markers: cause attribution for batched reclaim flushes, and what direct reclaim freed */
 export interface VmscanEvent extends EventHeader {
   kind: 'mm_vmscan_kswapd_wake' | 'mm_vmscan_kswapd_sleep' | 'mm_vmscan_direct_reclaim_begin' | 'mm_vmscan_direct_reclaim_end';
+  /** mm_vmscan_direct_reclaim_end's `nr_reclaimed` (pages the episode freed); -1 for the other markers or when not printed */
+  nrReclaimed: number;
 }
 
 /**

@@ -287,9 +287,11 @@ export class KernelModel {
         break;
       case 'mm_vmscan_direct_reclaim_begin':
         this.causes.directReclaimBegin(e.pid);
+        this.stream.push({ type: 'directReclaim', phase: 'begin', ts: e.ts, cpu, pid: e.pid, nrReclaimed: -1 }, null);
         break;
       case 'mm_vmscan_direct_reclaim_end':
         this.causes.directReclaimEnd(e.pid);
+        this.stream.push({ type: 'directReclaim', phase: 'end', ts: e.ts, cpu, pid: e.pid, nrReclaimed: e.nrReclaimed }, null);
         break;
       case 'lost_events':
         // Pairing state on that CPU cannot be trusted across a gap.

@@ -139,7 +139,22 @@ export interface MmExitEvent {
   mm: number;
 }
 
-export type ModelEvent = RequestEvent | SwitchEvent | SyscallModelEvent | MmExitEvent;
+/**
+ * A task's direct-reclaim episode (try_to_free_pages(): mm_vmscan_direct_reclaim_begin / _end).
+ * Every batched unmap flush of the episode (each shrink_folio_list() pass ends with
+ * try_to_unmap_flush()) comes between the two, and the end says how many pages it freed.
+ */
+export interface DirectReclaimEvent {
+  type: 'directReclaim';
+  phase: 'begin' | 'end';
+  ts: number;
+  cpu: number;
+  pid: number;
+  /** the end's nr_reclaimed; -1 at the begin, or when the trace does not print it */
+  nrReclaimed: number;
+}
+
+export type ModelEvent = RequestEvent | SwitchEvent | SyscallModelEvent | MmExitEvent | DirectReclaimEvent;
 
 /** Read-only facts about the run that policies may need at the end. */
 export interface ModelContext {

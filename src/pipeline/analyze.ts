@@ -137,7 +137,7 @@ export async function analyzeSource(source: TraceSource, diag: Diagnostics, opts
   accounting.mmLabel = mmLabel;
   const runs: Array<{ def: PolicyDefinition; run: PolicyRun; params: Record<string, ParamValue> }> = [];
   // each model event goes only to the policies that read its type (PolicyRun.reads)
-  const readers: Record<ModelEvent['type'], PolicyRun[]> = { request: [], switch: [], syscall: [], mmExit: [] };
+  const readers: Record<ModelEvent['type'], PolicyRun[]> = { request: [], switch: [], syscall: [], mmExit: [], directReclaim: [] };
   // a syscall entry goes to the policies that want every entry of its syscall (ev.every), or, as
   // the coalesced stream, to the other syscall readers (PolicyRun.everySyscall); made on first use
   const syscallRoutes = new Map<string, { every: PolicyRun[]; coalesced: PolicyRun[] }>();
@@ -159,8 +159,15 @@ export async function analyzeSource(source: TraceSource, diag: Diagnostics, opts
       case 'switch':
         list = readers.switch;
         break;
-      default:
+      case 'mmExit':
         list = readers.mmExit;
+        break;
+      case 'directReclaim':
+        list = readers.directReclaim;
+        break;
+      default:
+        // a new ModelEvent type must be routed here: this fails to compile until it is
+        list = ev satisfies never;
     }
     for (let i = 0; i < list.length; i++) list[i]!.onEvent(ev);
   };

@@ -27,7 +27,9 @@
 // causes=kcompactd: only A is batched; A's pages are of no known mm (a kernel thread), so nothing
 // pays flush_tlb_batched_pending -> A + M1..M5 + U + P1, P2 + D = 10 requests, 2 + 10 + 2 + 4 + 2 = 20.
 
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { analyzeTrace } from '../pipeline/analyze.js';
 import { FtraceText, analyzeText, idle, thread, type Target, type Task } from '../../test/policies/ftrace-builder.js';
 
 const app = [thread('app', 100, 100), thread('app', 101, 100), thread('app', 102, 100)] as const;
@@ -106,6 +108,31 @@ describe('batched (P3)', () => {
     const s = await analyzeText(perPageTrace(), { policies: ['batched'], params: { 'batched.causes': 'kcompactd' } });
     expect([s.policies.batched!.requests, s.policies.batched!.shootdowns]).toEqual([10, 20]);
     expect(s.policies.batched!.extra).toMatchObject({ batches: 1, requestsBatched: 8, batchedPendingCharged: 0 });
+  });
+
+  it('ends a reclaim pass at a direct-reclaim episode\'s begin and end, on a real 6.12 trace', async () => {
+    // test/validate/excerpts/cf-nobatch-reclaim-mmap: counterfactual nobatch/reclaim-mmap (reclaim
+    // flushes page by page) up to 11.991933 s. The passes replayed by hand with awk: per task, its
+    // single-page flushes (`tlb_flush: pages:1 reason:... (4)`: deferred; a direct `pages:1 ... (3)`
+    // outside a `csd_function_entry: func=flush_tlb_func, csd=0000000000000000` bracket: local)
+    // while in an episode or of kswapd/kcompactd; a pass ends at 32 pages, at any other flush or
+    // `sys_enter` of the task, at the episode's begin and end, and at the end; a batch is a pass
+    // with a deferred page. The script (EDGES=0 leaves out the episode edges):
+    //   function flushpass(p) { if (def[p] > 0) batches++; def[p] = 0; pages[p] = 0 }
+    //   { match($0, /-[0-9]+ +\(/); pid = substr($0, RSTART+1, RLENGTH-2) + 0; c = substr($0, index($0, "[") + 1, 3) + 0 }
+    //   /csd_function_entry: func=flush_tlb_func, csd=0000000000000000/ { localpart[c] = 1; next }
+    //   /csd_function_exit/ { localpart[c] = 0; next }
+    //   /mm_vmscan_direct_reclaim_(begin|end)/ { if (/begin/) inep[pid] = 1; else delete inep[pid]
+    //     if (EDGES) { if (def[pid] > 0) edge++; flushpass(pid) } next }
+    //   / sys_enter: / { flushpass(pid); next }
+    //   /tlb_flush: / { if (/reason:.*\((1|0|5)\)$/ || localpart[c]) next
+    //     if (!((pid in inep) || $1 ~ /^(kswapd|kcompactd)/) || !/tlb_flush: pages:1 reason/) { flushpass(pid); next }
+    //     pages[pid]++; if (/\(4\)$/) def[pid]++; if (pages[pid] >= 32) flushpass(pid) }
+    //   END { for (p in pages) flushpass(p); print batches, edge + 0 }
+    //   -> 19 batches, 1 ended by an episode edge (18 without the edges); 445 deferred pages (the
+    //   excerpt's `pages:1 reason:remote ipi send (4)` lines). On the whole capture: 54 (49 without).
+    const s = await analyzeTrace([join(__dirname, '../../test/validate/excerpts/cf-nobatch-reclaim-mmap/ftrace.txt.gz')], { policies: ['batched'] });
+    expect(s.policies.batched!.extra).toMatchObject({ batches: 19, batchesEndedByEpisode: 1, requestsBatched: 445 });
   });
 
   it('leaves a task whose kernel batches already as traced', async () => {

@@ -25,7 +25,9 @@
 // mbind, madvise(MADV_PAGEOUT)) is deferred into its task's batch if it went to other CPUs; one that
 // stayed local (mm_cpumask held only its CPU) is kept, and counts as a page of the chunk. A batch is
 // flushed when it holds `batchPages` pages (reclaim) or `migrationBatchPages` (a migration call), when
-// the task enters another syscall or makes a flush of another kind, and at the end of the trace: one
+// the task enters another syscall or makes a flush of another kind, when its direct-reclaim episode
+// begins or ends (try_to_free_pages(): every pass inside it ends with try_to_unmap_flush(), so no
+// batch spans mm_vmscan_direct_reclaim_begin or _end), and at the end of the trace: one
 // full flush at its last page's time, to every CPU of the OR of its pages' mm_cpumasks that is not
 // lazy then (the last page's CPU snapshot), with one local full flush. The mms it held then pay
 // flush_tlb_batched_pending() at their next such call (charged at that call's first flush).
@@ -33,8 +35,11 @@
 // 4.3, migration since 6.4) is left as traced: its single-page flushes are the ones that kernel
 // chose not to batch (sync-mode retries, a lone CPU in mm_cpumask).
 //
-// What the trace cannot show: how many folios a reclaim pass isolated (only the mapped ones flush),
-// so `batchPages` is the most one pass can batch and the estimate an upper bound of the saving; and
+// What the trace cannot show: how many folios a reclaim pass isolated (only the mapped ones flush):
+// shrink_lruvec() takes min(lru_size >> priority, SWAP_CLUSTER_MAX) per pass (get_scan_count()),
+// and neither the LRU sizes nor the priority are traced (mm_vmscan_lru_shrink_inactive would give
+// each pass's nr_scanned); an episode's nr_reclaimed bounds the sum of its passes, not their number.
+// So `batchPages` is the most one pass can batch and the estimate an upper bound of the saving; and
 // which pages a migration call moves without a flush (not present, or already on the node), which
 // would end a chunk sooner.
 
@@ -116,7 +121,7 @@ export const batched: PolicyDefinition = {
     const pendingMms = new Set<number>();
     /** tasks in a paying call of a pending mm: pid -> mm (charged at the call's first flush) */
     const paying = new Map<number, number>();
-    const n = { batches: 0, requestsBatched: 0, largestBatch: 0, keptKernelBatches: 0, batchedPendingCharged: 0 };
+    const n = { batches: 0, requestsBatched: 0, largestBatch: 0, keptKernelBatches: 0, batchedPendingCharged: 0, batchesEndedByEpisode: 0 };
 
     function task(pid: number): TaskState {
       let t = tasks.get(pid);
@@ -269,10 +274,25 @@ export const batched: PolicyDefinition = {
       if (pendingMms.has(mm) && PAYING_CALLS.has(name)) paying.set(pid, mm);
     }
 
+    /**
+     * A direct-reclaim episode begins or ends (try_to_free_pages()): its passes are its own, each
+     * ending with try_to_unmap_flush(), so no batch spans the begin or the end.
+     */
+    function onEpisodeEdge(pid: number): void {
+      const b = open.get(pid);
+      if (b !== undefined && !b.migration) {
+        n.batchesEndedByEpisode++;
+        flush(b);
+      }
+      const t = tasks.get(pid);
+      if (t !== undefined && t.chunkCall === t.call) t.chunkPages = 0;
+    }
+
     return {
-      reads: ['request', 'syscall'],
+      reads: ['request', 'syscall', 'directReclaim'],
       onEvent(e: ModelEvent) {
         if (e.type === 'request') onRequest(e.req);
+        else if (e.type === 'directReclaim') onEpisodeEdge(e.pid);
         else if (e.type === 'syscall') {
           const a = e.e.args;
           const advice = a.behavior ?? a.advice ?? a.arg2;
@@ -283,7 +303,7 @@ export const batched: PolicyDefinition = {
         for (const b of [...open.values()]) flush(b);
         Object.assign(tally.extra, n);
         tally.notes.push(
-          'Batch boundaries are the kernel\'s: a reclaim pass (up to batchPages pages) or a migrate_pages() chunk (up to migrationBatchPages pages of one call), the task\'s next syscall, a flush of another kind; never a timer or a context switch. The trace does not show how many folios a reclaim pass isolated, so the reclaim estimate is the most batching a pass allows.',
+          'Batch boundaries are the kernel\'s: a reclaim pass (up to batchPages pages) or a migrate_pages() chunk (up to migrationBatchPages pages of one call), the task\'s next syscall, a flush of another kind, the begin or end of a direct-reclaim episode; never a timer or a context switch. The trace does not show how many folios a reclaim pass isolated (lru_size >> priority, at most SWAP_CLUSTER_MAX), so the reclaim estimate is the most batching a pass allows.',
           'A batch flushes every non-lazy CPU of the OR of its pages\' mm_cpumasks (no mm: should_flush_tlb() keeps them all); the lazy state is the trace\'s at the batch\'s last page.',
           'The batched mms pay flush_tlb_batched_pending() (a full, unfiltered flush_tlb_mm()) at their next munmap, mprotect, madvise, mremap or exit: charged at that call\'s first flush.',
           'A task the trace shows batching already (its kernel made arch_tlbbatch_flush()) is left as traced.',

@@ -22,14 +22,18 @@
 //
 // Pages per batch: a migrate_pages() call flushes once per chunk of NR_MAX_BATCHED_MIGRATION = 512
 // pages of its list, so the call's own size (move_pages(2) nr_pages, mbind(2) len) says how many
-// each of its batches held: 512, and the rest in its last. For reclaim the trace does not say: a
-// shrink_folio_list() pass isolates at most SWAP_CLUSTER_MAX = 32 folios and flushes once for the
-// mapped ones among them, so `pagesPerBatch` (default 32, the most a pass holds) makes the estimate
-// an upper bound; `shootdownsLowerBound` (one page per batch: a batch flush means at least one) is
-// the other end.
+// each of its batches held: 512, and the rest in its last. A reclaim batch is one shrink_folio_list()
+// pass's mapped folios (at most SWAP_CLUSTER_MAX = 32): one made in a direct-reclaim episode stands
+// for the episode's nr_reclaimed divided by its batch flushes, between 1 and `pagesPerBatch` (32);
+// kswapd's (the same shrink_lruvec() passes) for the episodes' average so far; others (MADV_PAGEOUT,
+// compaction) and every batch of a trace without episodes for `pagesPerBatch`
+// (reclaim-episodes.ts). On counterfactual-6.12-8cpu/reclaim-mmap this took the estimate per page
+// direct reclaim freed from 3.10x to 1.20x of what the nobatch kernel did (docs/validation.md).
+// `shootdownsLowerBound` (one page per batch: a batch flush means at least one) is the other end.
 
 import type { FlushRequest, ModelEvent } from '../model/types.js';
 import type { PolicyDefinition } from './policy.js';
+import { ReclaimEpisodes } from './reclaim-episodes.js';
 import { Tally, type Callback } from './replay.js';
 
 const PAGE = 4096;
@@ -45,6 +49,15 @@ interface Call {
   awake: number[];
 }
 
+/** a reclaim batch flush, waiting to know how many pages it stood for */
+interface ReclaimBatch {
+  ts: number;
+  cause: string;
+  local: boolean;
+  /** the CPUs each of its pages goes to */
+  running: number[];
+}
+
 export const ladderPerPage: PolicyDefinition = {
   name: 'ladder-per-page',
   title: 'Ladder: one flush per page (pre-4.3 reclaim, pre-6.4 migration)',
@@ -53,7 +66,7 @@ export const ladderPerPage: PolicyDefinition = {
   risk: 'safe',
   riskReason: 'an older kernel\'s behaviour: more IPIs, never fewer flushes',
   params: [
-    { key: 'pagesPerBatch', default: 32, description: 'pages a reclaim batch stands for (the trace does not say; SWAP_CLUSTER_MAX = 32 is the most one shrink_folio_list() pass holds)' },
+    { key: 'pagesPerBatch', default: 32, description: 'the most pages a reclaim batch stands for (SWAP_CLUSTER_MAX = 32: one shrink_folio_list() pass), and what a batch outside a direct-reclaim episode stands for when none sized it (kswapd before any episode ended, MADV_PAGEOUT, compaction, traces without vmscan events)' },
     { key: 'migrationBatchPages', default: 512, description: 'pages per migrate_pages_batch() chunk of a migration call (NR_MAX_BATCHED_MIGRATION)' },
   ],
   create(ctx) {
@@ -67,13 +80,26 @@ export const ladderPerPage: PolicyDefinition = {
     const n = { batchedRequests: 0, migrationBatches: 0, reclaimBatches: 0, unrolledPages: 0, unrolledShootdowns: 0, batchedPendingDropped: 0 };
     let lowerBoundOffset = 0;
 
-    /** pages the batch flush `req` covered */
-    function pagesOf(req: FlushRequest): number {
-      const call = calls.get(req.pid);
-      if (call === undefined || !MIGRATION_CALLS.has(call.name) || call.name !== req.cause) {
-        n.reclaimBatches++;
-        return reclaimPages;
+    /** each page of a batch flush: its own request, its own local INVLPG, its own IPIs */
+    function unroll(ts: number, cause: string, local: boolean, running: readonly number[], pages: number, reclaim: boolean): void {
+      n.unrolledPages += pages;
+      tally.requests += pages;
+      if (local) for (let i = 0; i < pages; i++) tally.localFlush(1);
+      for (let i = 0; i < pages; i++) {
+        const cbs: Callback[] = running.map((cpu) => ({ cpu, deliveredTs: ts, pages: 1, observed: null, shootdown: true }));
+        tally.send(ts, cbs, undefined, cause);
       }
+      n.unrolledShootdowns += pages * running.length;
+      // the other end for reclaim: a batch flush stood for at least one page
+      if (reclaim) lowerBoundOffset += (pages - 1) * running.length;
+    }
+    /** reclaim batches wait for their direct-reclaim episode's nr_reclaimed */
+    const episodes = new ReclaimEpisodes<ReclaimBatch>(reclaimPages, reclaimPages, (b, pages) => unroll(b.ts, b.cause, b.local, b.running, pages, true));
+
+    /** pages the migration batch flush `req` covered; null for a reclaim batch */
+    function migrationPagesOf(req: FlushRequest): number | null {
+      const call = calls.get(req.pid);
+      if (call === undefined || !MIGRATION_CALLS.has(call.name) || call.name !== req.cause) return null;
       n.migrationBatches++;
       const i = call.batches++;
       if (call.pages === null) return chunk;
@@ -95,35 +121,32 @@ export const ladderPerPage: PolicyDefinition = {
         return;
       }
       n.batchedRequests++;
-      const before = n.reclaimBatches;
-      const pages = pagesOf(req);
-      const reclaim = n.reclaimBatches > before;
-      n.unrolledPages += pages;
-      // each page is its own flush request, with its own local INVLPG
-      tally.requests += pages;
-      if (req.local !== 'none') for (let i = 0; i < pages; i++) tally.localFlush(1);
+      const pages = migrationPagesOf(req);
       // a CPU that ran the batch's flush with a user mm loaded: one a per-page flush reaches
       const running = new Set(req.targets.filter((t) => t.outcome === 'full' || t.outcome === 'ranged' || t.outcome === 'zero' || t.outcome === 'empty').map((t) => t.cpu));
+      for (const t of req.targets) tally.drop(req, t);
+      if (pages === null) {
+        n.reclaimBatches++;
+        episodes.add(req.pid, { ts: req.ts, cause: req.cause, local: req.local !== 'none', running: [...running] }, req.cause === 'kswapd');
+        return;
+      }
       // migration page by page (unmap_and_move() before 6.4) puts a thread touching the region to
       // sleep on one page's migration entry at a time, not on a whole chunk's: the threads awake
       // when the call began stay awake for each page's flush
-      const call = reclaim ? undefined : calls.get(req.pid);
+      const call = calls.get(req.pid);
       if (call !== undefined) for (const c of call.awake) if (c !== req.cpu) running.add(c);
-      for (const t of req.targets) tally.drop(req, t);
-      for (let i = 0; i < pages; i++) {
-        const cbs: Callback[] = [...running].map((cpu) => ({ cpu, deliveredTs: req.ts, pages: 1, observed: null, shootdown: true }));
-        tally.send(req.ts, cbs, undefined, req.cause);
-      }
-      n.unrolledShootdowns += pages * running.size;
-      // the other end for reclaim: a batch flush stood for at least one page
-      if (reclaim) lowerBoundOffset += (pages - 1) * running.size;
+      unroll(req.ts, req.cause, req.local !== 'none', [...running], pages, false);
     }
 
     return {
-      reads: ['request', 'syscall', 'switch'],
+      reads: ['request', 'syscall', 'switch', 'directReclaim'],
       onEvent(e: ModelEvent) {
         if (e.type === 'request') onRequest(e.req);
         else if (e.type === 'switch') runs[e.cpu] = { mm: e.toMm, lazy: e.toKernelThread };
+        else if (e.type === 'directReclaim') {
+          if (e.phase === 'begin') episodes.begin(e.pid);
+          else episodes.end(e.pid, e.nrReclaimed);
+        }
         else if (e.type === 'syscall') {
           const a = e.e.args;
           let pages: number | null = null;
@@ -140,14 +163,28 @@ export const ladderPerPage: PolicyDefinition = {
         }
       },
       finish() {
+        episodes.finish();
         const out = tally.outcome(false);
+        const sized = episodes.sizing;
+        const avg = episodes.average;
         Object.assign(out.extra, n, {
           pagesPerBatchAssumed: reclaimPages,
+          reclaimEpisodes: sized.episodes,
+          reclaimBatchesSizedFromEpisodes: sized.fromEpisodes,
+          reclaimBatchesSizedByEpisodeAverage: sized.byAverage,
+          reclaimBatchesSizedByFallback: sized.byFallback,
+          reclaimPagesPerBatchFromEpisodes: avg === null ? null : Math.round(avg * 100) / 100,
           // the whole estimate with one page per reclaim batch: shootdowns minus the pages beyond the first
           shootdownsLowerBound: out.shootdowns - lowerBoundOffset,
         });
+        const reclaimNote =
+          n.reclaimBatches === 0
+            ? `Reclaim batches: none in this trace (one would stand for its direct-reclaim episode's nr_reclaimed over the episode's batch flushes, 1 to ${reclaimPages} pages).`
+            : avg === null
+            ? `Reclaim batches: no direct-reclaim episode (mm_vmscan_direct_reclaim_begin/_end with nr_reclaimed) sized any; each of the ${sized.byFallback} stands for ${reclaimPages} pages (SWAP_CLUSTER_MAX, the most one shrink_folio_list() pass holds), an upper bound.`
+            : `Reclaim batches: a batch flush made in a direct-reclaim episode stands for the episode's nr_reclaimed divided by its batch flushes (1 to ${reclaimPages} pages: one shrink_folio_list() pass holds at most SWAP_CLUSTER_MAX): ${sized.fromEpisodes} batches in ${sized.episodes} episodes, ${avg.toFixed(1)} pages per batch on average; ${sized.byAverage} of kswapd (the same shrink_lruvec() passes) or of episodes whose end was not traced stand for that average, ${sized.byFallback} others (before any episode ended, compaction, MADV_PAGEOUT) for ${reclaimPages}. Freed pages nobody mapped need no flush, so a share of nr_reclaimed leans high.`;
         out.notes.push(
-          `Reclaim batches: the trace does not record how many pages a batch held; each stands for ${reclaimPages} pages (SWAP_CLUSTER_MAX, the most one reclaim pass holds), an upper bound; shootdownsLowerBound counts one page per batch. Migration batches take their size from the call (move_pages nr_pages, mbind len) in chunks of ${chunk} pages.`,
+          `${reclaimNote} shootdownsLowerBound counts one page per batch. Migration batches take their size from the call (move_pages nr_pages, mbind len) in chunks of ${chunk} pages.`,
           'Each page goes to the CPUs that ran the batch\'s flush with a user mm loaded, and each page of a migration call also to the CPUs that ran its mm when the call was entered (a per-page migration puts a thread to sleep on one page at a time, not on a whole chunk).',
           'flush_tlb_batched_pending() flushes (the first full flush of an munmap/mprotect/madvise/exit after batched unmaps of its mm) are dropped: a kernel that does not batch never pays them.',
         );

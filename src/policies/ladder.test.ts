@@ -19,7 +19,9 @@
 //   L3 mprotect, CPU1: the ladder adds CPU2 again
 //   observed 3 shootdowns / 3 IPIs; ladder 5 / 5 (avoided -2 / -2), CPU3 never targeted.
 
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { analyzeTrace } from '../pipeline/analyze.js';
 import { FtraceText, analyzeText, idle, thread, type Task } from '../../test/policies/ftrace-builder.js';
 
 const app = [thread('app', 100, 100), thread('app', 101, 100), thread('app', 102, 100), thread('app', 103, 100)] as const;
@@ -92,11 +94,12 @@ describe('ladder-per-page (pre-4.3)', () => {
     expect(s.observed.ipis.tlb).toBe(5);
     const p = s.policies['ladder-per-page']!;
     expect([p.requests, p.shootdowns, p.ipis, p.avoidedShootdowns, p.avoidedIpis]).toEqual([65, 129, 129, -124, -124]);
-    // kswapd's batches are reclaim batches: pagesPerBatch each; the lower bound is one page per batch
-    // (observed: 5 shootdowns)
+    // kswapd's batches are reclaim batches; with no direct-reclaim episode to size them, pagesPerBatch
+    // each; the lower bound is one page per batch (observed: 5 shootdowns)
     expect(p.extra).toMatchObject({ batchedRequests: 2, reclaimBatches: 2, migrationBatches: 0, unrolledShootdowns: 128, pagesPerBatchAssumed: 32, shootdownsLowerBound: 5 });
+    expect(p.extra).toMatchObject({ reclaimEpisodes: 0, reclaimBatchesSizedFromEpisodes: 0, reclaimBatchesSizedByEpisodeAverage: 0, reclaimBatchesSizedByFallback: 2, reclaimPagesPerBatchFromEpisodes: null });
     expect(p.cpuTimeSavedUs).toBe(-237.2);
-    expect(p.notes.join(' ')).toMatch(/Reclaim batches: the trace does not record how many pages/);
+    expect(p.notes.join(' ')).toMatch(/Reclaim batches: no direct-reclaim episode .* sized any; each of the 2 stands for 32 pages/);
   });
 
   it('takes migration batch sizes from the call and drops flush_tlb_batched_pending()', async () => {
@@ -106,6 +109,39 @@ describe('ladder-per-page (pre-4.3)', () => {
     const p = s.policies['ladder-per-page']!;
     expect([p.requests, p.shootdowns, p.ipis]).toEqual([601, 1202, 1202]);
     expect(p.extra).toMatchObject({ batchedRequests: 2, migrationBatches: 2, reclaimBatches: 0, unrolledPages: 600, batchedPendingDropped: 1 });
+  });
+
+  it('sizes a reclaim batch from its direct-reclaim episode on a real 6.12 trace', async () => {
+    // test/validate/excerpts/cf-stock-reclaim-mmap: counterfactual stock/reclaim-mmap up to 9.700190 s.
+    // Checked with awk over the excerpt (the batch flushes are its `tlb_flush: pages:-1 reason:remote
+    // ipi send (4)` lines; a task is in an episode between its mm_vmscan_direct_reclaim_begin and _end):
+    //   zcat ftrace.txt.gz | awk '
+    //     function averaged(  want, n) { want = R / B + carry; n = int(want + 0.5); n = n < 1 ? 1 : n > 32 ? 32 : n; carry = want - n; return n }
+    //     { match($0, /-[0-9]+ +\(/); pid = substr($0, RSTART+1, RLENGTH-2) + 0 }
+    //     /mm_vmscan_direct_reclaim_begin/ { open[pid] = 1; b[pid] = 0; next }
+    //     /mm_vmscan_direct_reclaim_end/ { split($NF, kv, "="); if (b[pid] > 0) { eps++; B += b[pid]; R += kv[2] } delete open[pid]; next }
+    //     /tlb_flush: pages:-1 reason:.*\(4\)$/ && $0 !~ /^ *(init|reclaim-mmap-200 .*6\.260763)/ {
+    //       if (pid in open) b[pid]++; else if ($1 ~ /^kswapd/ && eps > 0) { pav += averaged(); nav++ } else fb++ }
+    //     END { for (t in open) for (i = 0; i < b[t]; i++) { pav += averaged(); nav++ }
+    //           print eps, B, R, R / B, nav, pav, fb, R + pav + 32 * fb }'
+    //   -> 16 episodes with 52 batch flushes freed 791 pages (15.21 per batch; every episode's share
+    //   is within 1..32, so its batches stand for exactly its nr_reclaimed); 8 batches take the
+    //   running average (5 of kswapd0 after the first episode ended, 3 of the one episode still open
+    //   at the cut) for 112 pages; 18 stand for 32 (kswapd0's 2 before any episode ended, kcompactd's
+    //   16); 791 + 112 + 576 = 1479 pages. (The two full flushes excluded are init's and a fork's.)
+    const s = await analyzeTrace([join(__dirname, '../../test/validate/excerpts/cf-stock-reclaim-mmap/ftrace.txt.gz')], { policies: ['ladder-per-page'] });
+    const p = s.policies['ladder-per-page']!;
+    expect(p.extra).toMatchObject({
+      reclaimBatches: 78,
+      reclaimEpisodes: 16,
+      reclaimBatchesSizedFromEpisodes: 52,
+      reclaimPagesPerBatchFromEpisodes: 15.21,
+      reclaimBatchesSizedByEpisodeAverage: 8,
+      reclaimBatchesSizedByFallback: 18,
+      unrolledPages: 1479,
+    });
+    // against 78 x 32 = 2496 pages when every batch stood for SWAP_CLUSTER_MAX
+    expect(p.notes.join(' ')).toMatch(/52 batches in 16 episodes, 15\.2 pages per batch on average/);
   });
 
   it('takes the pages per batch as a parameter', async () => {

@@ -375,7 +375,7 @@ export const VALIDATION: Readonly<Record<string, PolicyValidation>> = {
   },
   "batched": {
     "status": "checked",
-    "text": "checked against a kernel that does it on 3 experiments: shootdowns 0.08-2.00x, IPIs 0.09-3.29x of the real kernel per unit of work (estimate / real)",
+    "text": "checked against a kernel that does it on 3 experiments: shootdowns 0.08-2.00x, IPIs 0.10-3.29x of the real kernel per unit of work (estimate / real)",
     "experiments": [
       {
         "id": "batched: nobatch -> stock migrate",
@@ -415,14 +415,14 @@ export const VALIDATION: Readonly<Record<string, PolicyValidation>> = {
         "real": "counterfactual-6.12-8cpu/stock/reclaim-mmap",
         "unit": "1000 pages read",
         "shootdownsError": {
-          "ftrace": 0.076,
-          "trace-cmd": 0.076,
-          "trace.dat": 0.076
+          "ftrace": 0.078,
+          "trace-cmd": 0.078,
+          "trace.dat": 0.078
         },
         "ipisError": {
-          "ftrace": 0.091,
-          "trace-cmd": 0.091,
-          "trace.dat": 0.091
+          "ftrace": 0.099,
+          "trace-cmd": 0.099,
+          "trace.dat": 0.099
         }
       },
       {
@@ -431,14 +431,14 @@ export const VALIDATION: Readonly<Record<string, PolicyValidation>> = {
         "real": "counterfactual-6.12-8cpu/stock/reclaim-mmap",
         "unit": "1000 pages direct reclaim freed",
         "shootdownsError": {
-          "ftrace": 0.374,
-          "trace-cmd": 0.374,
-          "trace.dat": 0.374
+          "ftrace": 0.421,
+          "trace-cmd": 0.421,
+          "trace.dat": 0.421
         },
         "ipisError": {
-          "ftrace": 0.78,
-          "trace-cmd": 0.78,
-          "trace.dat": 0.78
+          "ftrace": 0.912,
+          "trace-cmd": 0.912,
+          "trace.dat": 0.912
         }
       },
       {
@@ -525,7 +525,7 @@ export const VALIDATION: Readonly<Record<string, PolicyValidation>> = {
   },
   "ladder-per-page": {
     "status": "checked",
-    "text": "checked against a kernel that does it on 2 experiments: shootdowns 0.57-34.06x, IPIs 0.57-53.80x of the real kernel per unit of work (estimate / real); reclaim batches stand for pagesPerBatch pages (SWAP_CLUSTER_MAX, the most a pass holds): the trace does not say how many a batch held",
+    "text": "checked against a kernel that does it on 2 experiments: shootdowns 0.57-13.40x, IPIs 0.57-21.14x of the real kernel per unit of work (estimate / real); only direct reclaim's batches are sized by what they freed (their episode's nr_reclaimed); kswapd's take the episodes' average, MADV_PAGEOUT's and compaction's pagesPerBatch (SWAP_CLUSTER_MAX, the most a pass holds)",
     "experiments": [
       {
         "id": "ladder-per-page: stock -> nobatch reclaim-mmap",
@@ -533,14 +533,14 @@ export const VALIDATION: Readonly<Record<string, PolicyValidation>> = {
         "real": "counterfactual-6.12-8cpu/nobatch/reclaim-mmap",
         "unit": "1000 pages read",
         "shootdownsError": {
-          "ftrace": 34.058,
-          "trace-cmd": 34.057,
-          "trace.dat": 34.057
+          "ftrace": 13.395,
+          "trace-cmd": 13.395,
+          "trace.dat": 13.395
         },
         "ipisError": {
-          "ftrace": 53.799,
-          "trace-cmd": 53.799,
-          "trace.dat": 53.799
+          "ftrace": 21.139,
+          "trace-cmd": 21.139,
+          "trace.dat": 21.139
         }
       },
       {
@@ -549,14 +549,14 @@ export const VALIDATION: Readonly<Record<string, PolicyValidation>> = {
         "real": "counterfactual-6.12-8cpu/nobatch/reclaim-mmap",
         "unit": "1000 pages direct reclaim freed",
         "shootdownsError": {
-          "ftrace": 3.096,
-          "trace-cmd": 3.096,
-          "trace.dat": 3.096
+          "ftrace": 1.201,
+          "trace-cmd": 1.201,
+          "trace.dat": 1.201
         },
         "ipisError": {
-          "ftrace": 5.041,
-          "trace-cmd": 5.041,
-          "trace.dat": 5.041
+          "ftrace": 1.955,
+          "trace-cmd": 1.955,
+          "trace.dat": 1.955
         }
       },
       {

@@ -91,7 +91,7 @@ export const NO_KERNEL: Readonly<Record<string, string>> = {
 /** What a policy's checks leave out: the part of its rule no kernel implements. */
 export const UNCHECKED_PART: Readonly<Record<string, string>> = {
   targeted: 'its table-sync clause (sync IPIs only to CPUs that may walk the mm, none right after a flush of it: Lance Yang\'s series) is in no kernel; the experiments replay the flush clause alone (tableSync=kernel)',
-  'ladder-per-page': 'reclaim batches stand for pagesPerBatch pages (SWAP_CLUSTER_MAX, the most a pass holds): the trace does not say how many a batch held',
+  'ladder-per-page': 'only direct reclaim\'s batches are sized by what they freed (their episode\'s nr_reclaimed); kswapd\'s take the episodes\' average, MADV_PAGEOUT\'s and compaction\'s pagesPerBatch (SWAP_CLUSTER_MAX, the most a pass holds)',
 };
 
 /** The baseline itself: what the traced kernel did, checked against /proc/interrupts (truth.json). */

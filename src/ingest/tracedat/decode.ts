@@ -427,6 +427,7 @@ export class EventDecoder {
           comm,
           hardirq,
           line: 0,
+          nrReclaimed: refs.length > 0 ? this.num(dv, rec, refs[0]!) : -1,
         };
       case Kind.SchedWakeup:
         this.ctx.comms.register(this.num(dv, rec, refs[1]!), this.str(buf, dv, rec, len, refs[0]!));

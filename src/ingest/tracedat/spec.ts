@@ -186,6 +186,10 @@ export function buildSpec(fmt: EventFormat, le: boolean, headerNeed: number, onF
       argNames.push(f.name);
       refs.push(ref(f));
     }
+  } else if (kind === Kind.Vmscan) {
+    // mm_vmscan_direct_reclaim_end's nr_reclaimed, when the format has it (the markers need nothing)
+    const f = fmt.name === 'mm_vmscan_direct_reclaim_end' ? fmt.byName.get('nr_reclaimed') : undefined;
+    if (f) refs.push(ref(f));
   } else {
     for (const name of KIND_FIELDS[kind] ?? EMPTY) {
       const f = fmt.byName.get(name as string);

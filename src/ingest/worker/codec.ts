@@ -304,8 +304,9 @@ export class BatchEncoder {
         f[n++] = this.str(e.name);
         break;
       default:
-        // the vmscan markers: the header is all they have
+        // the vmscan markers: the header, and nr_reclaimed (-1 but for direct_reclaim_end)
         f[at] = ID[e.kind];
+        f[n++] = e.nrReclaimed;
         break;
     }
     this.n = n;
@@ -502,7 +503,8 @@ export class BatchDecoder {
           n += 1;
           break;
         default:
-          e = { kind, ts, cpu, pid, tgid, comm, hardirq, line };
+          e = { kind, ts, cpu, pid, tgid, comm, hardirq, line, nrReclaimed: f[n]! };
+          n += 1;
           break;
       }
       out[i] = e;
