@@ -265,13 +265,16 @@ export const batched: PolicyDefinition = {
     function onSyscall(pid: number, name: string, mm: number, advice: number | undefined): void {
       const t = task(pid);
       t.call++;
-      t.flushedInCall.clear();
+      // (size checks first: in a munmap or madvise storm this runs a million times, mostly on empty sets)
+      if (t.flushedInCall.size > 0) t.flushedInCall.clear();
       t.name = name;
       t.advice = name === 'madvise' ? advice : undefined;
-      const b = open.get(pid);
-      if (b !== undefined) flush(b);
-      paying.delete(pid);
-      if (pendingMms.has(mm) && PAYING_CALLS.has(name)) paying.set(pid, mm);
+      if (open.size > 0) {
+        const b = open.get(pid);
+        if (b !== undefined) flush(b);
+      }
+      if (paying.size > 0) paying.delete(pid);
+      if (pendingMms.size > 0 && pendingMms.has(mm) && PAYING_CALLS.has(name)) paying.set(pid, mm);
     }
 
     /**

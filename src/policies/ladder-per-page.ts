@@ -76,7 +76,8 @@ export const ladderPerPage: PolicyDefinition = {
     /** each task's call in progress */
     const calls = new Map<number, Call>();
     /** what each CPU runs: the mm of its last switch, and whether a kernel thread borrows it (lazy) */
-    const runs: Array<{ mm: number; lazy: boolean } | undefined> = [];
+    const runMm: number[] = [];
+    const runLazy: boolean[] = [];
     const n = { batchedRequests: 0, migrationBatches: 0, reclaimBatches: 0, unrolledPages: 0, unrolledShootdowns: 0, batchedPendingDropped: 0 };
     let lowerBoundOffset = 0;
 
@@ -142,12 +143,21 @@ export const ladderPerPage: PolicyDefinition = {
       reads: ['request', 'syscall', 'switch', 'directReclaim'],
       onEvent(e: ModelEvent) {
         if (e.type === 'request') onRequest(e.req);
-        else if (e.type === 'switch') runs[e.cpu] = { mm: e.toMm, lazy: e.toKernelThread };
+        else if (e.type === 'switch') {
+          runMm[e.cpu] = e.toMm;
+          runLazy[e.cpu] = e.toKernelThread;
+        }
         else if (e.type === 'directReclaim') {
           if (e.phase === 'begin') episodes.begin(e.pid);
           else episodes.end(e.pid, e.nrReclaimed);
         }
         else if (e.type === 'syscall') {
+          // only a migration call's size and the CPUs awake at its entry matter (pagesOf()); any
+          // other call just ends the task's migration call (a munmap storm is a million of these)
+          if (!MIGRATION_CALLS.has(e.e.name)) {
+            if (calls.size > 0) calls.delete(e.e.pid);
+            return;
+          }
           const a = e.e.args;
           let pages: number | null = null;
           if (e.e.name === 'move_pages') pages = a.nr_pages ?? a.arg1 ?? null;
@@ -156,8 +166,8 @@ export const ladderPerPage: PolicyDefinition = {
             pages = len === undefined ? null : Math.ceil(len / PAGE);
           }
           const awake: number[] = [];
-          if (MIGRATION_CALLS.has(e.e.name) && e.mm !== 0) {
-            for (let c = 0; c < runs.length; c++) if (c !== e.cpu && runs[c]?.mm === e.mm && !runs[c]!.lazy) awake.push(c);
+          if (e.mm !== 0) {
+            for (let c = 0; c < runMm.length; c++) if (c !== e.cpu && runMm[c] === e.mm && !runLazy[c]) awake.push(c);
           }
           calls.set(e.e.pid, { name: e.e.name, pages: pages !== null && pages > 0 ? pages : null, batches: 0, awake });
         }
