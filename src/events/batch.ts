@@ -202,14 +202,7 @@ export class RowEvents {
   /** row i, a ROW_TLB_FLUSH */
   tlbFlush(b: EventBatch, i: number): TlbFlushEvent {
     const e = this.flush;
-    const h = b.hardirq[i]!;
-    e.ts = b.ts[i]!;
-    e.cpu = b.cpu[i]!;
-    e.pid = b.pid[i]!;
-    e.tgid = b.tgid[i]!;
-    e.comm = b.comm[i]!;
-    e.hardirq = h < 0 ? undefined : h === 1;
-    e.line = b.line[i]!;
+    header(e, b, i);
     e.reason = b.args[i * ARGS_PER_ROW]!;
     e.pages = b.args[i * ARGS_PER_ROW + 1]!;
     return e;
@@ -231,15 +224,20 @@ export class RowEvents {
       this.lastInfo = info;
       this.last = e;
     }
-    const h = b.hardirq[i]!;
-    e.ts = b.ts[i]!;
-    e.cpu = b.cpu[i]!;
-    e.pid = b.pid[i]!;
-    e.tgid = b.tgid[i]!;
-    e.comm = b.comm[i]!;
-    e.hardirq = h < 0 ? undefined : h === 1;
-    e.line = b.line[i]!;
+    header(e, b, i);
     info.fill(e.args, b.args, i * ARGS_PER_ROW);
     return e;
   }
+}
+
+/** the header columns of row i into e */
+function header(e: TlbFlushEvent | SyscallEnterEvent, b: EventBatch, i: number): void {
+  const h = b.hardirq[i]!;
+  e.ts = b.ts[i]!;
+  e.cpu = b.cpu[i]!;
+  e.pid = b.pid[i]!;
+  e.tgid = b.tgid[i]!;
+  e.comm = b.comm[i]!;
+  e.hardirq = h < 0 ? undefined : h === 1;
+  e.line = b.line[i]!;
 }
