@@ -40,12 +40,13 @@ const PAGE = 4096;
 const MIGRATION_CALLS = new Set(['move_pages', 'migrate_pages', 'mbind']);
 
 interface Call {
+  /** move_pages, migrate_pages or mbind (the only calls kept) */
   name: string;
   /** pages the call migrates, when its arguments say (move_pages nr_pages, mbind len); else null */
   pages: number | null;
   /** batched flushes seen in this call so far */
   batches: number;
-  /** a migration call: the other CPUs running its mm (not lazily) when it was entered */
+  /** the other CPUs running its mm (not lazily) when it was entered */
   awake: number[];
 }
 
@@ -100,7 +101,7 @@ export const ladderPerPage: PolicyDefinition = {
     /** pages the migration batch flush `req` covered; null for a reclaim batch */
     function migrationPagesOf(req: FlushRequest): number | null {
       const call = calls.get(req.pid);
-      if (call === undefined || !MIGRATION_CALLS.has(call.name) || call.name !== req.cause) return null;
+      if (call === undefined || call.name !== req.cause) return null;
       n.migrationBatches++;
       const i = call.batches++;
       if (call.pages === null) return chunk;
@@ -152,7 +153,7 @@ export const ladderPerPage: PolicyDefinition = {
           else episodes.end(e.pid, e.nrReclaimed);
         }
         else if (e.type === 'syscall') {
-          // only a migration call's size and the CPUs awake at its entry matter (pagesOf()); any
+          // only a migration call's size and the CPUs awake at its entry matter (migrationPagesOf()); any
           // other call just ends the task's migration call (a munmap storm is a million of these)
           if (!MIGRATION_CALLS.has(e.e.name)) {
             if (calls.size > 0) calls.delete(e.e.pid);
