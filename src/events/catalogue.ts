@@ -68,9 +68,9 @@ export const CONTEXT_FAMILIES: readonly EventFamily[] = [
   },
   {
     name: 'vmscan',
-    events: ['vmscan:mm_vmscan_kswapd_wake', 'vmscan:mm_vmscan_kswapd_sleep', 'vmscan:mm_vmscan_direct_reclaim_begin', 'vmscan:mm_vmscan_direct_reclaim_end'],
-    purpose: 'flushes caused by kswapd and direct reclaim',
-    missingCost: 'direct-reclaim flushes are attributed to the task, not to reclaim',
+    events: ['vmscan:mm_vmscan_kswapd_wake', 'vmscan:mm_vmscan_kswapd_sleep', 'vmscan:mm_vmscan_direct_reclaim_begin', 'vmscan:mm_vmscan_direct_reclaim_end', 'vmscan:mm_vmscan_lru_shrink_inactive'],
+    purpose: 'flushes caused by kswapd and direct reclaim; where each reclaim pass ends and what it freed (batch sizes of the batched and ladder-per-page policies)',
+    missingCost: 'direct-reclaim flushes are attributed to the task, not to reclaim, and reclaim batches are sized by the SWAP_CLUSTER_MAX bound instead of by their pass',
   },
 ];
 

@@ -98,6 +98,10 @@ describe('call_function vectors, sched_wake_idle_without_ipi, vmscan', () => {
     expect(ok('mm_vmscan_direct_reclaim_begin', 'order=0 gfp_flags=GFP_NOFS|__GFP_NOWARN')).toEqual({ kind: 'mm_vmscan_direct_reclaim_begin', nrReclaimed: -1 });
     expect(ok('mm_vmscan_direct_reclaim_end', 'nr_reclaimed=48')).toEqual({ kind: 'mm_vmscan_direct_reclaim_end', nrReclaimed: 48 });
     expect(ok('mm_vmscan_direct_reclaim_end', 'reclaimed 48')).toEqual({ kind: 'mm_vmscan_direct_reclaim_end', nrReclaimed: -1 });
+    // include/trace/events/vmscan.h's TP_printk, as a 6.12 kernel prints it
+    const pass = 'nid=1 nr_scanned=32 nr_reclaimed=29 nr_dirty=0 nr_writeback=0 nr_congested=0 nr_immediate=0 nr_activate_anon=0 nr_activate_file=3 nr_ref_keep=0 nr_unmap_fail=0 priority=12 flags=RECLAIM_WB_FILE|RECLAIM_WB_ASYNC';
+    expect(ok('mm_vmscan_lru_shrink_inactive', pass)).toEqual({ kind: 'mm_vmscan_lru_shrink_inactive', nrReclaimed: 29 });
+    expect(ok('mm_vmscan_lru_shrink_inactive', 'nid=1 nr_scanned=32')).toEqual({ kind: 'mm_vmscan_lru_shrink_inactive', nrReclaimed: -1 });
     expect(parse('call_function_entry', 'vec=1')).toMatch(/vector=N/);
   });
 });

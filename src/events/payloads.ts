@@ -49,6 +49,7 @@ const PARSERS = new Map<string, PayloadParser>([
   ['mm_vmscan_kswapd_sleep', vmscan('mm_vmscan_kswapd_sleep')],
   ['mm_vmscan_direct_reclaim_begin', vmscan('mm_vmscan_direct_reclaim_begin')],
   ['mm_vmscan_direct_reclaim_end', vmscan('mm_vmscan_direct_reclaim_end')],
+  ['mm_vmscan_lru_shrink_inactive', vmscan('mm_vmscan_lru_shrink_inactive')],
   ['sys_enter', rawSysEnter],
 ]);
 

@@ -160,10 +160,17 @@ export interface SyscallEnterEvent extends EventHeader {
   args: Record<string, number>;
 }
 
-/** vmscan reclaim markers: cause attribution for batched reclaim flushes, and what direct reclaim freed */
+/**
+ * vmscan reclaim markers: cause attribution for batched reclaim flushes, what a direct-reclaim
+ * episode freed, and where each reclaim pass ends (mm_vmscan_lru_shrink_inactive: the end of one
+ * shrink_inactive_list(), after its shrink_folio_list() flushed the pass's batch)
+ */
 export interface VmscanEvent extends EventHeader {
-  kind: 'mm_vmscan_kswapd_wake' | 'mm_vmscan_kswapd_sleep' | 'mm_vmscan_direct_reclaim_begin' | 'mm_vmscan_direct_reclaim_end';
-  /** mm_vmscan_direct_reclaim_end's `nr_reclaimed` (pages the episode freed); -1 for the other markers or when not printed */
+  kind: 'mm_vmscan_kswapd_wake' | 'mm_vmscan_kswapd_sleep' | 'mm_vmscan_direct_reclaim_begin' | 'mm_vmscan_direct_reclaim_end' | 'mm_vmscan_lru_shrink_inactive';
+  /**
+   * `nr_reclaimed`: pages the episode (mm_vmscan_direct_reclaim_end) or the pass
+   * (mm_vmscan_lru_shrink_inactive) freed; -1 for the other markers or when not printed
+   */
   nrReclaimed: number;
 }
 

@@ -9,7 +9,7 @@
 // are lower bounds: a target that did nothing leaves no event at all.
 
 import type { CsdFunctionEvent, TlbFlushEvent } from '../events/types.js';
-import { lazyTookMm } from './kthread-flush.js';
+import { enteringLazy, lazyTookMm } from './kthread-flush.js';
 import type { CsdPairing } from './pairing.js';
 import type { OpenRequest, Shootdowns } from './shootdowns.js';
 import { INIT_MM } from './tasks.js';
@@ -186,7 +186,7 @@ export class Callbacks {
       case 0:
         // lazy CPU: switch_mm_irqs_off(NULL, &init_mm, NULL). One already lazy when it was queued
         // was not filtered by should_flush_tlb(): an unfiltered flush of the mm it had loaded.
-        if (open !== null && req !== null && req.snapshot.lazy[e.cpu] === 1) lazyTookMm(open, req.snapshot.loadedMm[e.cpu]!);
+        if (open !== null && req !== null && req.snapshot.lazy[e.cpu] === 1 && !enteringLazy(req.snapshot, e.cpu)) lazyTookMm(open, req.snapshot.loadedMm[e.cpu]!);
         this.tlb.loadMm(e.cpu, INIT_MM, e.pages);
         return 'switchToInitMm';
       default:

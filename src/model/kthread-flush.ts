@@ -10,7 +10,7 @@
 
 import type { OpenRequest } from './shootdowns.js';
 import { INIT_MM } from './tasks.js';
-import type { FlushRequest } from './types.js';
+import type { CpuSnapshot, FlushRequest } from './types.js';
 
 /**
  * A CPU lazy when the request was queued, with `mm` loaded, took it and switched to init_mm: on a
@@ -19,6 +19,17 @@ import type { FlushRequest } from './types.js';
 export function lazyTookMm(open: OpenRequest, mm: number): void {
   if (open.req.kind !== 'batched' || mm === INIT_MM || mm === 0) return;
   open.lazyTookMm ??= mm;
+}
+
+/**
+ * The CPU was switching to a kernel thread when the request saw it (lazy after, not before:
+ * CpuTlb.enteringLazy), so should_flush_tlb() may have found it running the mm: taking the flush
+ * is no evidence.
+ */
+export function enteringLazy(s: CpuSnapshot, cpu: number): boolean {
+  if (s.midSwitch === undefined) return false;
+  for (const m of s.midSwitch) if (m.cpu === cpu) return !m.lazy && s.lazy[cpu] === 1;
+  return false;
 }
 
 /**

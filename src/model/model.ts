@@ -236,6 +236,7 @@ export class KernelModel {
       c.pid = e.pid;
     }
     // A pending switch is resolved by the first event after it on that CPU (see consumeTlbFlush()).
+    c.enteringLazy = false;
     if (sc.pending !== null) {
       // the switched-in task's own exit: it had run exit_mm() before it was switched out
       const exiting = e.kind === 'sched_process_exit' && e.exitPid === sc.pending.nextPid;
@@ -287,11 +288,14 @@ export class KernelModel {
         break;
       case 'mm_vmscan_direct_reclaim_begin':
         this.causes.directReclaimBegin(e.pid);
-        this.stream.push({ type: 'directReclaim', phase: 'begin', ts: e.ts, cpu, pid: e.pid, nrReclaimed: -1 }, null);
+        this.stream.push({ type: 'reclaim', phase: 'begin', ts: e.ts, cpu, pid: e.pid, nrReclaimed: -1 }, null);
         break;
       case 'mm_vmscan_direct_reclaim_end':
         this.causes.directReclaimEnd(e.pid);
-        this.stream.push({ type: 'directReclaim', phase: 'end', ts: e.ts, cpu, pid: e.pid, nrReclaimed: e.nrReclaimed }, null);
+        this.stream.push({ type: 'reclaim', phase: 'end', ts: e.ts, cpu, pid: e.pid, nrReclaimed: e.nrReclaimed }, null);
+        break;
+      case 'mm_vmscan_lru_shrink_inactive':
+        this.stream.push({ type: 'reclaim', phase: 'pass', ts: e.ts, cpu, pid: e.pid, nrReclaimed: e.nrReclaimed }, null);
         break;
       case 'lost_events':
         // Pairing state on that CPU cannot be trusted across a gap.
@@ -324,6 +328,7 @@ export class KernelModel {
       this.learnFromHeader(cpu, c, pid, task.kernelThread || task.exited === true, c.pid >= 0);
       c.pid = pid;
     }
+    c.enteringLazy = false;
     if (sc.pending !== null) this.switches.resolve(cpu, null);
     // a syscall is no part of an initiation: the initiator moved on
     this.shootdowns.initiatorDone(cpu, ts);
@@ -361,6 +366,7 @@ export class KernelModel {
       this.learnFromHeader(cpu, c, pid, task.kernelThread || task.exited === true, c.pid >= 0);
       c.pid = pid;
     }
+    c.enteringLazy = false;
     // a pending switch is resolved by this flush if it is the switch's own (reason 0 outside a handler)
     if (sc.pending !== null && !(reason === 0 && h.csd.length === 0)) this.switches.resolve(cpu, null);
     // a tlb_flush that belongs to the initiation in progress: its local part (3/2/5), or anything inside a handler frame

@@ -95,7 +95,10 @@ export class Switches {
     };
     if (toKernel) {
       // enter_lazy_tlb(): keep the mm loaded, no event (unless already in init_mm)
-      if (c.loadedMm !== INIT_MM) c.lazy = true;
+      if (c.loadedMm !== INIT_MM) {
+        c.enteringLazy = !c.lazy;
+        c.lazy = true;
+      }
       ps.predicted = null;
       this.finish(cpu, c, ps, null);
       return;
@@ -218,6 +221,7 @@ export class Switches {
   forget(cpu: number): void {
     this.cpus[cpu]!.pending = null;
     this.tlb.cpus[cpu]!.switchingTo = -1;
+    this.tlb.cpus[cpu]!.enteringLazy = false;
   }
 
   /**

@@ -31,6 +31,14 @@ export class CpuTlb {
    * too (midSwitch), and target fidelity accepts either.
    */
   switchingTo = -1;
+  /**
+   * A sched_switch to a kernel thread made this CPU lazy, and no later event on it shows the switch
+   * done. enter_lazy_tlb() sets is_lazy in context_switch(), after the tracepoint, so until then
+   * another CPU's should_flush_tlb() may still have found it running its mm: the snapshot keeps the
+   * state before in midSwitch (lazy after), and a flush it took is no evidence of an unfiltered one
+   * (kthread-flush.ts; counterfactual-6.12-8cpu-passes/stock/reclaim-mmap at 35.377416, CPU 6).
+   */
+  enteringLazy = false;
   /** the task running there: the header of its last event, or the next of its last sched_switch */
   pid = -1;
   /** ASID slots: mm id (-1 unknown/empty) and the generation it caught up to */
@@ -266,6 +274,7 @@ export class TlbState {
       const c = this.cpus[i]!;
       const switching = c.switchingTo >= 0;
       if (switching) (s.midSwitch ??= []).push({ cpu: i, loadedMm: c.loadedMm, lazy: c.lazy });
+      else if (c.enteringLazy) (s.midSwitch ??= []).push({ cpu: i, loadedMm: c.loadedMm, lazy: false });
       s.loadedMm[i] = switching ? c.switchingTo : c.loadedMm;
       s.known[i] = c.loadedKnown ? 1 : 0;
       s.lazy[i] = c.lazy && !switching ? 1 : 0;

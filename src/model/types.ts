@@ -140,21 +140,25 @@ export interface MmExitEvent {
 }
 
 /**
- * A task's direct-reclaim episode (try_to_free_pages(): mm_vmscan_direct_reclaim_begin / _end).
- * Every batched unmap flush of the episode (each shrink_folio_list() pass ends with
- * try_to_unmap_flush()) comes between the two, and the end says how many pages it freed.
+ * Reclaim structure of a task (mm/vmscan.c):
+ *   - begin / end: a direct-reclaim episode (try_to_free_pages(): mm_vmscan_direct_reclaim_begin /
+ *     _end). Every batched unmap flush of the episode comes between the two, and the end says how
+ *     many pages it freed.
+ *   - pass: the end of one shrink_inactive_list() (mm_vmscan_lru_shrink_inactive), kswapd's or a
+ *     direct reclaimer's: its shrink_folio_list() flushed the pass's batch (try_to_unmap_flush())
+ *     just before, and nrReclaimed is what the pass freed.
  */
-export interface DirectReclaimEvent {
-  type: 'directReclaim';
-  phase: 'begin' | 'end';
+export interface ReclaimEvent {
+  type: 'reclaim';
+  phase: 'begin' | 'end' | 'pass';
   ts: number;
   cpu: number;
   pid: number;
-  /** the end's nr_reclaimed; -1 at the begin, or when the trace does not print it */
+  /** the end's or the pass's nr_reclaimed; -1 at the begin, or when the trace does not print it */
   nrReclaimed: number;
 }
 
-export type ModelEvent = RequestEvent | SwitchEvent | SyscallModelEvent | MmExitEvent | DirectReclaimEvent;
+export type ModelEvent = RequestEvent | SwitchEvent | SyscallModelEvent | MmExitEvent | ReclaimEvent;
 
 /** Read-only facts about the run that policies may need at the end. */
 export interface ModelContext {

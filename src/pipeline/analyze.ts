@@ -35,6 +35,12 @@ export interface AnalyzeOptions {
   ingestThread?: IngestThread;
   /** consumers of the model's event stream besides the policies (exporters); none by default */
   sinks?: EventSink[];
+  /**
+   * Only the events from `from` to `to` (seconds of the trace clock, as the trace prints them;
+   * either end open): a steady state without the start or the end of a run. The model starts from
+   * what the window's first events show, as it does at the start of any trace.
+   */
+  window?: { from?: number; to?: number };
 }
 
 export class UnknownPolicyError extends Error {}
@@ -63,6 +69,27 @@ function consumeBatch(batch: EventBatch, stats: InputStats, model: KernelModel):
   for (let i = 0; i < batch.length; i++) {
     stats.seeRow(batch, i);
     model.consumeRow(batch, i);
+  }
+}
+
+/** consumeBatch() of the events from `from` to `to` (ns) only */
+function consumeBatchWindow(batch: EventBatch, stats: InputStats, model: KernelModel, from: number, to: number): void {
+  const ts = batch.ts;
+  for (let i = 0; i < batch.length; i++) {
+    const t = ts[i]!;
+    if (t < from || t > to) continue;
+    stats.seeRow(batch, i);
+    model.consumeRow(batch, i);
+  }
+}
+
+/** consumeEvents() of the events from `from` to `to` (ns) only */
+function consumeEventsWindow(events: TraceEvent[], stats: InputStats, model: KernelModel, from: number, to: number): void {
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i]!;
+    if (e.ts < from || e.ts > to) continue;
+    stats.see(e);
+    model.consume(e);
   }
 }
 
@@ -137,7 +164,7 @@ export async function analyzeSource(source: TraceSource, diag: Diagnostics, opts
   accounting.mmLabel = mmLabel;
   const runs: Array<{ def: PolicyDefinition; run: PolicyRun; params: Record<string, ParamValue> }> = [];
   // each model event goes only to the policies that read its type (PolicyRun.reads)
-  const readers: Record<ModelEvent['type'], PolicyRun[]> = { request: [], switch: [], syscall: [], mmExit: [], directReclaim: [] };
+  const readers: Record<ModelEvent['type'], PolicyRun[]> = { request: [], switch: [], syscall: [], mmExit: [], reclaim: [] };
   // a syscall entry goes to the policies that want every entry of its syscall (ev.every), or, as
   // the coalesced stream, to the other syscall readers (PolicyRun.everySyscall); made on first use
   const syscallRoutes = new Map<string, { every: PolicyRun[]; coalesced: PolicyRun[] }>();
@@ -162,8 +189,8 @@ export async function analyzeSource(source: TraceSource, diag: Diagnostics, opts
       case 'mmExit':
         list = readers.mmExit;
         break;
-      case 'directReclaim':
-        list = readers.directReclaim;
+      case 'reclaim':
+        list = readers.reclaim;
         break;
       default:
         // a new ModelEvent type must be routed here: this fails to compile until it is
@@ -254,16 +281,21 @@ export async function analyzeSource(source: TraceSource, diag: Diagnostics, opts
     for (const sink of sinks) sink.start(sinkCtx);
   }
 
+  const win = opts.window;
+  const fromNs = win?.from === undefined ? -Infinity : win.from * 1e9;
+  const toNs = win?.to === undefined ? Infinity : win.to * 1e9;
   if (source.batches !== undefined) {
     for await (const batch of source.batches()) {
       // a text header's `cpus=N` is known once its first batch is parsed
       if (meta.declaredCpus !== undefined) model.declareCpus(meta.declaredCpus);
-      consumeBatch(batch, stats, model);
+      if (win === undefined) consumeBatch(batch, stats, model);
+      else consumeBatchWindow(batch, stats, model, fromNs, toNs);
     }
   } else {
     for await (const events of source.events()) {
       if (meta.declaredCpus !== undefined) model.declareCpus(meta.declaredCpus);
-      consumeEvents(events, stats, model);
+      if (win === undefined) consumeEvents(events, stats, model);
+      else consumeEventsWindow(events, stats, model, fromNs, toNs);
     }
   }
   const endTs = Number.isFinite(stats.lastTs) ? stats.lastTs : 0;
@@ -335,7 +367,7 @@ export async function analyzeSource(source: TraceSource, diag: Diagnostics, opts
   const summary: Summary = {
     schema: SUMMARY_SCHEMA,
     tool: { name: 'tlbtrace', version: VERSION },
-    input: inputSection(meta, stats, cpus, diag, vocab, model.sawReason5),
+    input: { ...inputSection(meta, stats, cpus, diag, vocab, model.sawReason5), ...(win === undefined ? {} : { window: { from: win.from ?? null, to: win.to ?? null } }) },
     observed,
     model: {
       fidelity: accounting.fidelity(model.sawReason5, accounting.mechanismKind(model.sawCsd) === 'hypercall'),

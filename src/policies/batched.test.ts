@@ -135,6 +135,24 @@ describe('batched (P3)', () => {
     expect(s.policies.batched!.extra).toMatchObject({ batches: 19, batchesEndedByEpisode: 1, requestsBatched: 445 });
   });
 
+  it('ends a reclaim pass where the trace\'s mm_vmscan_lru_shrink_inactive says, on a real 6.12 trace', async () => {
+    // fixtures/counterfactual-6.12-8cpu-passes/nobatch/reclaim-mmap: the nobatch kernel (reclaim
+    // flushes page by page), 30 s, with the pass events. The awk above (EDGES=1) with two more rules:
+    // a task's pass ends at its own mm_vmscan_lru_shrink_inactive (and no longer at 32 pages once
+    // the task has shown one), and a pass that freed more than 31 folios flushed twice, the last
+    // nr_reclaimed - 31 deferred pages on their own:
+    //   /mm_vmscan_lru_shrink_inactive/ { traced[pid] = 1; for (i = 1; i <= NF; i++) if ($i ~ /^nr_reclaimed=/) { split($i, kv, "="); nr = kv[2] }
+    //     if (def[pid] > 0) { passend++; a = nr - 31; if (a > def[pid] - 1) a = def[pid] - 1; if (a > 0) { batches++; twice++ } }
+    //     flushpass(pid); next }
+    //   (and `if (!traced[pid] && pages[pid] >= 32) flushpass(pid)` for the 32-page rule)
+    // -> 346 batches, 299 ended by a pass, 38 of them flushed twice, 0 by an episode edge; 4516
+    // deferred pages; 3052 mm_vmscan_lru_shrink_inactive lines.
+    const s = await analyzeTrace([join(__dirname, '../../fixtures/counterfactual-6.12-8cpu-passes/nobatch/reclaim-mmap/ftrace.txt.gz')], { policies: ['batched'] });
+    const p = s.policies.batched!;
+    expect(p.extra).toMatchObject({ batches: 346, batchesEndedByPass: 299, passesFlushedTwice: 38, batchesEndedByEpisode: 0, requestsBatched: 4516, reclaimPassEvents: 3052 });
+    expect(p.notes.join(' ')).toMatch(/Reclaim passes end where the trace's mm_vmscan_lru_shrink_inactive says \(3052 passes, 299 batches ended there, 38 of them flushed twice:/);
+  });
+
   it('leaves a task whose kernel batches already as traced', async () => {
     const s = await analyzeText(batchingKernelTrace(), { policies: ['batched'] });
     const p = s.policies.batched!;

@@ -25,9 +25,14 @@
 // mbind, madvise(MADV_PAGEOUT)) is deferred into its task's batch if it went to other CPUs; one that
 // stayed local (mm_cpumask held only its CPU) is kept, and counts as a page of the chunk. A batch is
 // flushed when it holds `batchPages` pages (reclaim) or `migrationBatchPages` (a migration call), when
-// the task enters another syscall or makes a flush of another kind, when its direct-reclaim episode
-// begins or ends (try_to_free_pages(): every pass inside it ends with try_to_unmap_flush(), so no
-// batch spans mm_vmscan_direct_reclaim_begin or _end), and at the end of the trace: one
+// the task enters another syscall or makes a flush of another kind, when its reclaim pass ends
+// (mm_vmscan_lru_shrink_inactive, emitted just after the pass's try_to_unmap_flush(): the kernel's
+// own boundary, kswapd's and direct reclaim's, when the trace has the event; a task whose passes
+// the trace shows has no batchPages bound, and a pass of its that freed more than 31 folios is
+// sent as two flushes, as shrink_folio_list() frees 31 at a time: flushPass()), when its
+// direct-reclaim episode begins or ends (try_to_free_pages(): every pass inside it ends with
+// try_to_unmap_flush(), so no batch spans mm_vmscan_direct_reclaim_begin or _end), and at the end
+// of the trace: one
 // full flush at its last page's time, to every CPU of the OR of its pages' mm_cpumasks that is not
 // lazy then (the last page's CPU snapshot), with one local full flush. The mms it held then pay
 // flush_tlb_batched_pending() at their next such call (charged at that call's first flush).
@@ -35,11 +40,11 @@
 // 4.3, migration since 6.4) is left as traced: its single-page flushes are the ones that kernel
 // chose not to batch (sync-mode retries, a lone CPU in mm_cpumask).
 //
-// What the trace cannot show: how many folios a reclaim pass isolated (only the mapped ones flush):
-// shrink_lruvec() takes min(lru_size >> priority, SWAP_CLUSTER_MAX) per pass (get_scan_count()),
-// and neither the LRU sizes nor the priority are traced (mm_vmscan_lru_shrink_inactive would give
-// each pass's nr_scanned); an episode's nr_reclaimed bounds the sum of its passes, not their number.
-// So `batchPages` is the most one pass can batch and the estimate an upper bound of the saving; and
+// What a trace without mm_vmscan_lru_shrink_inactive cannot show: where a reclaim pass ended.
+// shrink_lruvec() takes min(lru_size >> priority, SWAP_CLUSTER_MAX) folios per pass
+// (get_scan_count()), and neither the LRU sizes nor the priority are traced otherwise; an episode's
+// nr_reclaimed bounds the sum of its passes, not their number. So there `batchPages` is the most one
+// pass can batch and the estimate an upper bound of the saving. Nor can any trace show
 // which pages a migration call moves without a flush (not present, or already on the node), which
 // would end a chunk sooner.
 
@@ -52,6 +57,8 @@ const MADV_PAGEOUT = 21;
 
 const DEFAULT_CAUSES = 'kswapd,kcompactd,khugepaged,reclaim,move_pages,migrate_pages,mbind,MADV_PAGEOUT';
 const MIGRATION_CALLS = new Set(['move_pages', 'migrate_pages', 'mbind']);
+/** PAGEVEC_SIZE: shrink_folio_list() frees its folios (and flushes its batch first) 31 at a time */
+const FREE_BATCH = 31;
 /** calls whose page-table walk starts with flush_tlb_batched_pending() (model/batched-pending.ts) */
 const PAYING_CALLS = new Set(['munmap', 'mprotect', 'pkey_mprotect', 'madvise', 'process_madvise', 'mremap', 'brk', 'exit', 'exit_group']);
 
@@ -96,6 +103,12 @@ interface TaskState {
    * chunk no stale entry keeps their tasks running (Batch.ranOnDeferred does not apply)
    */
   flushedInCall: Set<number>;
+  /**
+   * the trace shows this task's reclaim passes end (mm_vmscan_lru_shrink_inactive): its passes end
+   * there, not at batchPages (a full pass's flush would otherwise come before its event, and the
+   * event's nr_reclaimed could not split it: flushPass())
+   */
+  passesTraced: boolean;
 }
 
 export const batched: PolicyDefinition = {
@@ -121,12 +134,12 @@ export const batched: PolicyDefinition = {
     const pendingMms = new Set<number>();
     /** tasks in a paying call of a pending mm: pid -> mm (charged at the call's first flush) */
     const paying = new Map<number, number>();
-    const n = { batches: 0, requestsBatched: 0, largestBatch: 0, keptKernelBatches: 0, batchedPendingCharged: 0, batchesEndedByEpisode: 0 };
+    const n = { batches: 0, requestsBatched: 0, largestBatch: 0, keptKernelBatches: 0, batchedPendingCharged: 0, batchesEndedByEpisode: 0, batchesEndedByPass: 0, reclaimPassEvents: 0, passesFlushedTwice: 0 };
 
     function task(pid: number): TaskState {
       let t = tasks.get(pid);
       if (t === undefined) {
-        t = { call: 0, name: '', advice: undefined, kernelBatches: false, chunkPages: 0, chunkCall: -1, flushedInCall: new Set() };
+        t = { call: 0, name: '', advice: undefined, kernelBatches: false, chunkPages: 0, chunkCall: -1, flushedInCall: new Set(), passesTraced: false };
         tasks.set(pid, t);
       }
       return t;
@@ -138,6 +151,52 @@ export const batched: PolicyDefinition = {
       if (req.cause === 'madvise') return t.advice === MADV_PAGEOUT && causes.has('MADV_PAGEOUT') ? 'reclaim' : null;
       if (req.cause === 'munmap') return null;
       return causes.has(req.cause) ? 'reclaim' : null;
+    }
+
+    function newBatch(pid: number, call: number, migration: boolean): Batch {
+      return { pid, call, migration, reqs: [], pages: 0, mask: null, mms: new Set(), last: null, leftByDeferred: new Set(), ranOnDeferred: new Set() };
+    }
+
+    /** A deferred page joins the batch: arch_tlbbatch_add_pending() ORs its mm_cpumask in. */
+    function join(b: Batch, req: FlushRequest): void {
+      b.reqs.push(req);
+      b.last = req;
+      for (const tg of req.targets) {
+        if (tg.outcome === 'switchToInitMm') b.leftByDeferred.add(tg.cpu);
+        else if (tg.outcome === 'ranged' || tg.outcome === 'full' || tg.outcome === 'zero') b.ranOnDeferred.add(tg.cpu);
+      }
+      if (req.mm !== 0) b.mms.add(req.mm);
+      const m = kernelMask(req, ctx.model.lazyCpumask);
+      if (b.mask === null || b.mask.length < m.length) {
+        const grown = new Uint8Array(m.length);
+        if (b.mask !== null) grown.set(b.mask);
+        b.mask = grown;
+      }
+      for (let c = 0; c < m.length; c++) if (m[c]) b.mask[c] = 1;
+      // the CPUs the kernel queued were in mm_cpumask (a kernel thread's flush names no mm: no mask)
+      for (const tg of req.targets) if (tg.cpu < b.mask.length) b.mask[tg.cpu] = 1;
+    }
+
+    /**
+     * A pass that freed more than FREE_BATCH folios flushed twice: shrink_folio_list() frees in
+     * batches of PAGEVEC_SIZE = 31 (folio_batch_add() == 0 -> try_to_unmap_flush(), then
+     * free_unref_folios()), and a folio is unmapped and freed before the next is looked at, so the
+     * folios freed after the 31st were unmapped after that flush and go out with the pass's last.
+     * Their pages are the batch's last `nrReclaimed - 31` (when mapped: 813 of the 829 32-page passes
+     * of counterfactual-6.12-8cpu-passes/stock flushed twice).
+     */
+    function flushPass(b: Batch, nrReclaimed: number): void {
+      const after = Math.min(nrReclaimed - FREE_BATCH, b.reqs.length - 1);
+      if (after <= 0) {
+        flush(b);
+        return;
+      }
+      const first = newBatch(b.pid, b.call, false);
+      const second = newBatch(b.pid, b.call, false);
+      b.reqs.forEach((r, i) => join(i < b.reqs.length - after ? first : second, r));
+      n.passesFlushedTwice++;
+      flush(first);
+      flush(second);
     }
 
     /** try_to_unmap_flush(): one full flush to every non-lazy CPU of the batch's cpumask. */
@@ -221,7 +280,7 @@ export const batched: PolicyDefinition = {
         return;
       }
       const migration = cls === 'migration';
-      const limit = migration ? chunkPages : passPages;
+      const limit = migration ? chunkPages : t.passesTraced ? Infinity : passPages;
       if (b !== undefined && (b.call !== t.call || b.migration !== migration)) flush(b);
       if (t.chunkCall !== t.call) {
         t.chunkCall = t.call;
@@ -234,25 +293,10 @@ export const batched: PolicyDefinition = {
       } else {
         let cur = open.get(req.pid);
         if (cur === undefined) {
-          cur = { pid: req.pid, call: t.call, migration, reqs: [], pages: 0, mask: null, mms: new Set(), last: null, leftByDeferred: new Set(), ranOnDeferred: new Set() };
+          cur = newBatch(req.pid, t.call, migration);
           open.set(req.pid, cur);
         }
-        cur.reqs.push(req);
-        cur.last = req;
-        for (const tg of req.targets) {
-          if (tg.outcome === 'switchToInitMm') cur.leftByDeferred.add(tg.cpu);
-          else if (tg.outcome === 'ranged' || tg.outcome === 'full' || tg.outcome === 'zero') cur.ranOnDeferred.add(tg.cpu);
-        }
-        if (req.mm !== 0) cur.mms.add(req.mm);
-        const m = kernelMask(req, ctx.model.lazyCpumask);
-        if (cur.mask === null || cur.mask.length < m.length) {
-          const grown = new Uint8Array(m.length);
-          if (cur.mask !== null) grown.set(cur.mask);
-          cur.mask = grown;
-        }
-        for (let c = 0; c < m.length; c++) if (m[c]) cur.mask[c] = 1;
-        // the CPUs the kernel queued were in mm_cpumask (a kernel thread's flush names no mm: no mask)
-        for (const tg of req.targets) if (tg.cpu < cur.mask.length) cur.mask[tg.cpu] = 1;
+        join(cur, req);
         n.requestsBatched++;
       }
       if (t.chunkPages >= limit) {
@@ -278,24 +322,34 @@ export const batched: PolicyDefinition = {
     }
 
     /**
-     * A direct-reclaim episode begins or ends (try_to_free_pages()): its passes are its own, each
-     * ending with try_to_unmap_flush(), so no batch spans the begin or the end.
+     * A reclaim pass ends (mm_vmscan_lru_shrink_inactive: shrink_folio_list() has just made its
+     * try_to_unmap_flush()), or a direct-reclaim episode begins or ends (try_to_free_pages(): its
+     * passes are its own): no batch spans either.
      */
-    function onEpisodeEdge(pid: number): void {
+    function onReclaimEdge(pid: number, pass: boolean, nrReclaimed: number): void {
+      if (pass) task(pid).passesTraced = true;
       const b = open.get(pid);
       if (b !== undefined && !b.migration) {
-        n.batchesEndedByEpisode++;
-        flush(b);
+        if (pass) {
+          n.batchesEndedByPass++;
+          flushPass(b, nrReclaimed);
+        } else {
+          n.batchesEndedByEpisode++;
+          flush(b);
+        }
       }
       const t = tasks.get(pid);
       if (t !== undefined && t.chunkCall === t.call) t.chunkPages = 0;
     }
 
     return {
-      reads: ['request', 'syscall', 'directReclaim'],
+      reads: ['request', 'syscall', 'reclaim'],
       onEvent(e: ModelEvent) {
         if (e.type === 'request') onRequest(e.req);
-        else if (e.type === 'directReclaim') onEpisodeEdge(e.pid);
+        else if (e.type === 'reclaim') {
+          if (e.phase === 'pass') n.reclaimPassEvents++;
+          onReclaimEdge(e.pid, e.phase === 'pass', e.nrReclaimed);
+        }
         else if (e.type === 'syscall') {
           const a = e.e.args;
           const advice = a.behavior ?? a.advice ?? a.arg2;
@@ -306,7 +360,10 @@ export const batched: PolicyDefinition = {
         for (const b of [...open.values()]) flush(b);
         Object.assign(tally.extra, n);
         tally.notes.push(
-          'Batch boundaries are the kernel\'s: a reclaim pass (up to batchPages pages) or a migrate_pages() chunk (up to migrationBatchPages pages of one call), the task\'s next syscall, a flush of another kind, the begin or end of a direct-reclaim episode; never a timer or a context switch. The trace does not show how many folios a reclaim pass isolated (lru_size >> priority, at most SWAP_CLUSTER_MAX), so the reclaim estimate is the most batching a pass allows.',
+          'Batch boundaries are the kernel\'s: a reclaim pass (up to batchPages pages) or a migrate_pages() chunk (up to migrationBatchPages pages of one call), the task\'s next syscall, a flush of another kind, the begin or end of a direct-reclaim episode; never a timer or a context switch. ' +
+            (n.reclaimPassEvents > 0
+              ? `Reclaim passes end where the trace\'s mm_vmscan_lru_shrink_inactive says (${n.reclaimPassEvents} passes, ${n.batchesEndedByPass} batches ended there, ${n.passesFlushedTwice} of them flushed twice: a pass that freed more than 31 folios flushes at the 31st too).`
+              : 'The trace has no mm_vmscan_lru_shrink_inactive, so it does not show where a reclaim pass ended (lru_size >> priority folios, at most SWAP_CLUSTER_MAX): the reclaim estimate is the most batching a pass allows.'),
           'A batch flushes every non-lazy CPU of the OR of its pages\' mm_cpumasks (no mm: should_flush_tlb() keeps them all); the lazy state is the trace\'s at the batch\'s last page.',
           'The batched mms pay flush_tlb_batched_pending() (a full, unfiltered flush_tlb_mm()) at their next munmap, mprotect, madvise, mremap or exit: charged at that call\'s first flush.',
           'A task the trace shows batching already (its kernel made arch_tlbbatch_flush()) is left as traced.',

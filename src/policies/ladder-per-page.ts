@@ -23,17 +23,19 @@
 // Pages per batch: a migrate_pages() call flushes once per chunk of NR_MAX_BATCHED_MIGRATION = 512
 // pages of its list, so the call's own size (move_pages(2) nr_pages, mbind(2) len) says how many
 // each of its batches held: 512, and the rest in its last. A reclaim batch is one shrink_folio_list()
-// pass's mapped folios (at most SWAP_CLUSTER_MAX = 32): one made in a direct-reclaim episode stands
-// for the episode's nr_reclaimed divided by its batch flushes, between 1 and `pagesPerBatch` (32);
-// kswapd's (the same shrink_lruvec() passes) for the episodes' average so far; others (MADV_PAGEOUT,
-// compaction) and every batch of a trace without episodes for `pagesPerBatch`
-// (reclaim-episodes.ts). On counterfactual-6.12-8cpu/reclaim-mmap this took the estimate per page
-// direct reclaim freed from 3.10x to 1.20x of what the nobatch kernel did (docs/validation.md).
+// pass's mapped folios (at most SWAP_CLUSTER_MAX = 32): it stands for its pass's nr_reclaimed when
+// the trace has mm_vmscan_lru_shrink_inactive (the event that ends each pass, kswapd's too); else
+// one made in a direct-reclaim episode for the episode's nr_reclaimed divided by its batch flushes,
+// between 1 and `pagesPerBatch` (32); kswapd's (the same shrink_lruvec() passes) for the average so
+// far; others (MADV_PAGEOUT, compaction) and every batch of a trace without vmscan events for
+// `pagesPerBatch` (reclaim-batches.ts). On counterfactual-6.12-8cpu/reclaim-mmap the episodes took
+// the estimate per page direct reclaim freed from 3.10x to 1.20x of what the nobatch kernel did
+// (docs/validation.md).
 // `shootdownsLowerBound` (one page per batch: a batch flush means at least one) is the other end.
 
 import type { FlushRequest, ModelEvent } from '../model/types.js';
 import type { PolicyDefinition } from './policy.js';
-import { ReclaimEpisodes } from './reclaim-episodes.js';
+import { ReclaimBatches } from './reclaim-batches.js';
 import { Tally, type Callback } from './replay.js';
 
 const PAGE = 4096;
@@ -95,8 +97,8 @@ export const ladderPerPage: PolicyDefinition = {
       // the other end for reclaim: a batch flush stood for at least one page
       if (reclaim) lowerBoundOffset += (pages - 1) * running.length;
     }
-    /** reclaim batches wait for their direct-reclaim episode's nr_reclaimed */
-    const episodes = new ReclaimEpisodes<ReclaimBatch>(reclaimPages, reclaimPages, (b, pages) => unroll(b.ts, b.cause, b.local, b.running, pages, true));
+    /** reclaim batches wait for their pass's or direct-reclaim episode's nr_reclaimed */
+    const sizer = new ReclaimBatches<ReclaimBatch>(reclaimPages, reclaimPages, (b, pages) => unroll(b.ts, b.cause, b.local, b.running, pages, true));
 
     /** pages the migration batch flush `req` covered; null for a reclaim batch */
     function migrationPagesOf(req: FlushRequest): number | null {
@@ -129,7 +131,7 @@ export const ladderPerPage: PolicyDefinition = {
       for (const t of req.targets) tally.drop(req, t);
       if (pages === null) {
         n.reclaimBatches++;
-        episodes.add(req.pid, { ts: req.ts, cause: req.cause, local: req.local !== 'none', running: [...running] }, req.cause === 'kswapd');
+        sizer.add(req.pid, { ts: req.ts, cause: req.cause, local: req.local !== 'none', running: [...running] }, req.cause === 'kswapd');
         return;
       }
       // migration page by page (unmap_and_move() before 6.4) puts a thread touching the region to
@@ -141,16 +143,17 @@ export const ladderPerPage: PolicyDefinition = {
     }
 
     return {
-      reads: ['request', 'syscall', 'switch', 'directReclaim'],
+      reads: ['request', 'syscall', 'switch', 'reclaim'],
       onEvent(e: ModelEvent) {
         if (e.type === 'request') onRequest(e.req);
         else if (e.type === 'switch') {
           runMm[e.cpu] = e.toMm;
           runLazy[e.cpu] = e.toKernelThread;
         }
-        else if (e.type === 'directReclaim') {
-          if (e.phase === 'begin') episodes.begin(e.pid);
-          else episodes.end(e.pid, e.nrReclaimed);
+        else if (e.type === 'reclaim') {
+          if (e.phase === 'pass') sizer.pass(e.pid, e.nrReclaimed);
+          else if (e.phase === 'begin') sizer.begin(e.pid);
+          else sizer.end(e.pid, e.nrReclaimed);
         }
         else if (e.type === 'syscall') {
           // only a migration call's size and the CPUs awake at its entry matter (migrationPagesOf()); any
@@ -174,16 +177,19 @@ export const ladderPerPage: PolicyDefinition = {
         }
       },
       finish() {
-        episodes.finish();
+        sizer.finish();
         const out = tally.outcome(false);
-        const sized = episodes.sizing;
-        const avg = episodes.average;
+        const sized = sizer.sizing;
+        const avg = sizer.average;
         Object.assign(out.extra, n, {
           pagesPerBatchAssumed: reclaimPages,
+          reclaimPasses: sized.passes,
+          reclaimBatchesSizedFromPasses: sized.fromPasses,
           reclaimEpisodes: sized.episodes,
           reclaimBatchesSizedFromEpisodes: sized.fromEpisodes,
           reclaimBatchesSizedByEpisodeAverage: sized.byAverage,
           reclaimBatchesSizedByFallback: sized.byFallback,
+          // (the name predates pass sizing: the average over every batch a pass or an episode sized)
           reclaimPagesPerBatchFromEpisodes: avg === null ? null : Math.round(avg * 100) / 100,
           // the whole estimate with one page per reclaim batch: shootdowns minus the pages beyond the first
           shootdownsLowerBound: out.shootdowns - lowerBoundOffset,
@@ -191,8 +197,10 @@ export const ladderPerPage: PolicyDefinition = {
         const reclaimNote =
           n.reclaimBatches === 0
             ? `Reclaim batches: none in this trace (one would stand for its direct-reclaim episode's nr_reclaimed over the episode's batch flushes, 1 to ${reclaimPages} pages).`
+            : sized.passes > 0
+            ? `Reclaim batches: a batch flush stands for its reclaim pass's nr_reclaimed (mm_vmscan_lru_shrink_inactive, shared by the pass's batch flushes, 1 to ${reclaimPages} pages): ${sized.fromPasses} batches in ${sized.passes} passes, ${sized.fromEpisodes} more by their direct-reclaim episode's nr_reclaimed less what its passes freed, ${avg!.toFixed(1)} pages per batch on average; ${sized.byAverage} (before the first pass event, or waiting at the end of the trace) stand for that average, ${sized.byFallback} others (compaction, MADV_PAGEOUT: no pass event) for ${reclaimPages}. Freed pages nobody mapped need no flush, so nr_reclaimed leans high.`
             : avg === null
-            ? `Reclaim batches: no direct-reclaim episode (mm_vmscan_direct_reclaim_begin/_end with nr_reclaimed) sized any; each of the ${sized.byFallback} stands for ${reclaimPages} pages (SWAP_CLUSTER_MAX, the most one shrink_folio_list() pass holds), an upper bound.`
+            ? `Reclaim batches: no reclaim pass (mm_vmscan_lru_shrink_inactive) or direct-reclaim episode (mm_vmscan_direct_reclaim_begin/_end with nr_reclaimed) sized any; each of the ${sized.byFallback} stands for ${reclaimPages} pages (SWAP_CLUSTER_MAX, the most one shrink_folio_list() pass holds), an upper bound.`
             : `Reclaim batches: a batch flush made in a direct-reclaim episode stands for the episode's nr_reclaimed divided by its batch flushes (1 to ${reclaimPages} pages: one shrink_folio_list() pass holds at most SWAP_CLUSTER_MAX): ${sized.fromEpisodes} batches in ${sized.episodes} episodes, ${avg.toFixed(1)} pages per batch on average; ${sized.byAverage} of kswapd (the same shrink_lruvec() passes) or of episodes whose end was not traced stand for that average, ${sized.byFallback} others (before any episode ended, compaction, MADV_PAGEOUT) for ${reclaimPages}. Freed pages nobody mapped need no flush, so a share of nr_reclaimed leans high.`;
         out.notes.push(
           `${reclaimNote} shootdownsLowerBound counts one page per batch. Migration batches take their size from the call (move_pages nr_pages, mbind len) in chunks of ${chunk} pages.`,

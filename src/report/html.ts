@@ -64,7 +64,9 @@ export async function renderHtmlWithWarnings(s: Summary, opts: HtmlOptions = {})
   const parts: string[] = [];
   parts.push(head(title, s, interactive));
   parts.push('<body>');
-  parts.push(`<header><h1>${htmlText(title)}</h1><p class="sub">${htmlText(s.input.files.join(', '))} · ${escapeHtml(s.input.format)} · ${escapeHtml(s.tool.name)} ${htmlText(s.tool.version)}</p></header>`);
+  const w = s.input.window;
+  const windowText = w === undefined ? '' : ` · only ${w.from === null ? 'the start' : `${w.from} s`} to ${w.to === null ? 'the end' : `${w.to} s`}`;
+  parts.push(`<header><h1>${htmlText(title)}</h1><p class="sub">${htmlText(s.input.files.join(', '))} · ${escapeHtml(s.input.format)} · ${escapeHtml(s.tool.name)} ${htmlText(s.tool.version)}${escapeHtml(windowText)}</p></header>`);
   parts.push('<main>');
   parts.push(glance(s));
   parts.push(`<section id="charts"><h2>Charts</h2><div class="charts">${figures.join('\n')}</div></section>`);

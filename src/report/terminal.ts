@@ -101,6 +101,8 @@ export function renderTerminal(s: Summary, opts: TerminalOptions): string {
   );
   const notes: string[] = [];
   const lostCpus = inp.lost.perCpu.filter((h) => h.lostEvents > 0 || h.lostMarkers > 0);
+  const w = inp.window;
+  if (w !== undefined) notes.push(`only the events from ${w.from === null ? 'the start' : `${w.from} s`} to ${w.to === null ? 'the end' : `${w.to} s`} were analyzed (--from/--to)`);
   for (const h of lostCpus) notes.push(`CPU ${h.cpu}: lost ${fmtInt(h.lostEvents)} events (${fmtInt(h.lostMarkers)} marker${h.lostMarkers === 1 ? '' : 's'})`);
   for (const h of inp.lost.perCpu.filter((h) => h.historyCut)) {
     const late = h.firstTs !== null && inp.firstTs !== null ? ` at +${fmtSec(h.firstTs - inp.firstTs)}` : '';

@@ -71,6 +71,11 @@ export const InputSection = z.object({
    * older summaries.
    */
   tlbEventsMissing: z.array(z.string()).optional(),
+  /**
+   * The time window analyzed (`analyze --from/--to`, seconds of the trace clock; null: that end
+   * open). Absent when the whole trace was: every count above and below is of the window only.
+   */
+  window: z.object({ from: z.number().nullable(), to: z.number().nullable() }).optional(),
 });
 
 export const WastedKinds = z.object({

@@ -60,7 +60,8 @@ interface Truth {
   kernel?: string;
 }
 
-type Analyze = (path: string, params?: Readonly<Record<string, string | number>>) => Promise<Summary>;
+/** `until`: analyze only up to this trace-clock time (seconds) */
+type Analyze = (path: string, params?: Readonly<Record<string, string | number>>, until?: number) => Promise<Summary>;
 
 export interface ValidateOptions {
   /** directories holding the captures (the first that has a capture wins) */
@@ -86,12 +87,13 @@ const ratio = (a: number | null, b: number | null): number | null => (a === null
 
 export async function runValidation(opts: ValidateOptions): Promise<ExperimentResult[]> {
   const cache = new Map<string, Promise<Summary>>();
-  const analyze: Analyze = (path, params) => {
-    const key = params === undefined ? path : `${path} ${JSON.stringify(params)}`;
+  const analyze: Analyze = (path, params, until) => {
+    const key = `${path} ${JSON.stringify(params ?? {})} ${until ?? ''}`;
     let p = cache.get(key);
     if (p === undefined) {
-      opts.progress?.(params === undefined ? path : `${path} (${Object.entries(params).map(([k, v]) => `${k}=${v}`).join(', ')})`);
-      p = analyzeTrace([path], { ingestThread: 'main', ...(params !== undefined ? { params } : {}) });
+      const what = [...Object.entries(params ?? {}).map(([k, v]) => `${k}=${v}`), ...(until === undefined ? [] : [`up to ${until} s`])];
+      opts.progress?.(what.length === 0 ? path : `${path} (${what.join(', ')})`);
+      p = analyzeTrace([path], { ingestThread: 'main', ...(params !== undefined ? { params } : {}), ...(until !== undefined ? { window: { to: until } } : {}) });
       cache.set(key, p);
     }
     return p;
@@ -101,7 +103,12 @@ export async function runValidation(opts: ValidateOptions): Promise<ExperimentRe
   const results: ExperimentResult[] = [];
   for (const ex of EXPERIMENTS) {
     if (!wanted(ex.policy)) continue;
-    for (const view of viewsOf(ex.workload)) results.push(await runExperiment(ex, view, opts.roots, analyze));
+    for (const view of viewsOf(ex.workload)) {
+      // a view whose unit does not compare the kernels is shown as a reference, not counted
+      const exv = view.reference !== undefined && ex.reference === undefined ? { ...ex, reference: view.reference } : ex;
+      const r = await runExperiment(exv, view, opts.roots, analyze);
+      if (r !== null) results.push(r);
+    }
   }
   if (wanted(OBSERVED_CHECK)) {
     // the baseline replay against /proc/interrupts, on every capture the experiments read
@@ -129,7 +136,8 @@ function ofCauses(rows: ReadonlyArray<{ cause: string; shootdowns: number; ipis:
   return out;
 }
 
-async function runExperiment(ex: Experiment, view: WorkView, roots: string[], analyze: Analyze): Promise<ExperimentResult> {
+/** null: an optional view the captures cannot give (left out of the table, not listed as skipped) */
+async function runExperiment(ex: Experiment, view: WorkView, roots: string[], analyze: Analyze): Promise<ExperimentResult | null> {
   const base = findCapture(roots, ex.baseline);
   const real = findCapture(roots, ex.real);
   const out: ExperimentResult = { experiment: ex, view: view.name, unit: view.label, baselineUnits: 0, realUnits: 0, baselinePerUnit: null, formats: [], skipped: null };
@@ -145,7 +153,11 @@ async function runExperiment(ex: Experiment, view: WorkView, roots: string[], an
   }
   out.baselineUnits = await view.count(base, baseResult);
   out.realUnits = await view.count(real, realResult);
+  // a view of part of each run (the readers' steady state) analyzes that part only
+  const baseUntil = view.until === undefined ? undefined : ((await view.until(base)) ?? undefined);
+  const realUntil = view.until === undefined ? undefined : ((await view.until(real)) ?? undefined);
   if (!(out.baselineUnits > 0) || !(out.realUnits > 0)) {
+    if (view.optional) return null;
     out.skipped = `no ${view.label} in ${!(out.baselineUnits > 0) ? ex.baseline : ex.real}`;
     return out;
   }
@@ -153,8 +165,8 @@ async function runExperiment(ex: Experiment, view: WorkView, roots: string[], an
     const bp = join(base, f.file);
     const rp = join(real, f.file);
     if (!existsSync(bp) || !existsSync(rp)) continue;
-    const b = await analyze(bp, ex.params);
-    const r = await analyze(rp);
+    const b = await analyze(bp, ex.params, baseUntil);
+    const r = await analyze(rp, undefined, realUntil);
     const p = b.policies[ex.policy];
     if (p === undefined) throw new Error(`policy '${ex.policy}' was not replayed on ${bp}`);
     const estimate = ofCauses(p.byCause, view.causes, { shootdowns: p.shootdowns, ipis: p.ipis });

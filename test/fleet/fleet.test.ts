@@ -67,7 +67,8 @@ describe('fleet over the fixtures', () => {
   it('answers per kernel, and 6.1 migrates page by page', async () => {
     const r = await runQueries(engine, [ds]);
     expect(r.captures).toHaveLength(found.length);
-    expect(r.kernels.map((k) => k.kernel)).toEqual(['6.1.0-50-amd64', '6.12.117+deb12-amd64', '6.18.44-fc-v1272', '6.18.44-fc-v669']);
+    // (6.12.117-cf-*: the counterfactual kernels of fixtures/counterfactual-6.12-8cpu-passes)
+    expect(r.kernels.map((k) => k.kernel)).toEqual(['6.1.0-50-amd64', '6.12.117+deb12-amd64', '6.12.117-cf-nobatch', '6.12.117-cf-stock', '6.18.44-fc-v1272', '6.18.44-fc-v669']);
     // qemu-6.1-8cpu/reclaim-mmap: 565 kcompactd requests, all one page, none batched (grep -c of
     // its trace-cmd report: 'kcompactd.*tlb_flush:.*pages=1 reason= (4)' -> 565), and
     // qemu-6.1-8cpu/migrate: 2,048 one-page requests of migrate's move_pages calls (1 in the
@@ -75,6 +76,9 @@ describe('fleet over the fixtures', () => {
     // lines of migrate between each sys_enter_move_pages and its next syscall)
     expect(byKey(r.batching, '6.1.0-50-amd64', 'migration')).toMatchObject({ requests: 565 + 2048, batched_pct: 0, one_page_pct: 100 });
     expect(r.policies.map((p) => p.policy)).toContain('generation');
+    // reclaim on the kernel built without batching is flushed page by page; on its stock twin batched
+    expect(byKey(r.batching, '6.12.117-cf-nobatch', 'reclaim')).toMatchObject({ batched_pct: 0 });
+    expect(byKey(r.batching, '6.12.117-cf-stock', 'reclaim')).toMatchObject({ batched_pct: 100 });
   });
 
   it('the CLI prints JSON and writes the HTML', () => {

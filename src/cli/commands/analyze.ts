@@ -32,6 +32,8 @@ export interface AnalyzeFlags {
   kernel?: string;
   capture?: string;
   workload?: string;
+  from?: string;
+  to?: string;
 }
 
 const collect = (v: string, prev: string[]) => [...prev, v];
@@ -56,6 +58,8 @@ export function register(program: Command, setExitCode: SetExitCode): void {
     .option('--kernel <release>', "with --parquet: kernel partition (default: truth.json beside the trace, a trace.dat's uname, else unknown)")
     .option('--capture <name>', "with --parquet: capture partition (default: the trace's file or directory name)")
     .option('--workload <name>', 'with --parquet: workload (default: truth.json, else the capture name)')
+    .option('--from <sec>', 'analyze only from this trace-clock time on (seconds, as the trace prints them): the model starts from what it sees there')
+    .option('--to <sec>', 'analyze only up to this trace-clock time (e.g. before a workload tears down)')
     .option('--max-line-length <bytes>', 'skip (with a warning) text lines longer than this', '1048576')
     .option('--no-progress', 'no progress bar on stderr')
     .option('--ingest-thread <where>', `where the input is parsed: ${INGEST_THREADS.join(', ')} (auto: on ${WORKER_MIN_CPUS}+ CPUs a worker thread parses stdin and inputs of ${WORKER_MIN_BYTES >> 20} MiB or more while the analysis runs; else main)`, 'auto')
@@ -125,6 +129,7 @@ export async function runAnalyze(files: string[], flags: AnalyzeFlags, sinks: Ev
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
+  const window = timeWindow(flags.from, flags.to);
   const progress = flags.progress === false ? undefined : progressReporter();
   try {
     return await analyzeTrace(paths, {
@@ -135,6 +140,7 @@ export async function runAnalyze(files: string[], flags: AnalyzeFlags, sinks: Ev
       params,
       cost,
       sinks,
+      ...(window === undefined ? {} : { window }),
     });
   } catch (err) {
     if (err instanceof UnknownPolicyError) throw new UsageError(err.message);
@@ -142,6 +148,21 @@ export async function runAnalyze(files: string[], flags: AnalyzeFlags, sinks: Ev
   } finally {
     progress?.done();
   }
+}
+
+/** --from/--to as an analysis window (seconds), undefined when neither is given */
+function timeWindow(from: string | undefined, to: string | undefined): { from?: number; to?: number } | undefined {
+  if (from === undefined && to === undefined) return undefined;
+  const sec = (flag: string, v: string): number => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n) || n < 0) throw new UsageError(`${flag} must be a time in seconds, as the trace prints it (got '${v}')`);
+    return n;
+  };
+  const w: { from?: number; to?: number } = {};
+  if (from !== undefined) w.from = sec('--from', from);
+  if (to !== undefined) w.to = sec('--to', to);
+  if (w.from !== undefined && w.to !== undefined && w.from > w.to) throw new UsageError('--from is after --to');
+  return w;
 }
 
 /**

@@ -1,21 +1,29 @@
-// vmscan:mm_vmscan_* markers: which task is reclaiming (cause attribution of batched flushes), and
-// how many pages a direct-reclaim episode freed (reclaim batch sizes: src/policies/reclaim-episodes.ts).
+// vmscan:mm_vmscan_* markers: which task is reclaiming (cause attribution of batched flushes), how
+// many pages a direct-reclaim episode freed, and where each reclaim pass ends and what it freed
+// (reclaim batch boundaries and sizes: src/policies/batched.ts, src/policies/reclaim-batches.ts).
 
 import type { VmscanEvent } from '../types.js';
 import type { PayloadParser } from './context.js';
 import { expect, readInt } from './scan.js';
 
 // ---------------------------------------------------------------------------------------------
-// vmscan: markers (`nid=0 order=0`, `order=0 gfp_flags=..`), any payload accepted; of
-// mm_vmscan_direct_reclaim_end the `nr_reclaimed=36` (pages the episode freed) is read when it is
-// there (every tool prints it so), else -1.
+// vmscan: markers (`nid=0 order=0`, `order=0 gfp_flags=..`), any payload accepted. The
+// `nr_reclaimed=36` of mm_vmscan_direct_reclaim_end (its whole payload) and of
+// mm_vmscan_lru_shrink_inactive (`nid=0 nr_scanned=32 nr_reclaimed=30 nr_dirty=0 ... priority=12
+// flags=RECLAIM_WB_FILE|RECLAIM_WB_ASYNC`, include/trace/events/vmscan.h) is read when it is there
+// (every tool prints it so), else -1.
 
 export function vmscan(kind: VmscanEvent['kind']): PayloadParser {
   const end = kind === 'mm_vmscan_direct_reclaim_end';
+  const pass = kind === 'mm_vmscan_lru_shrink_inactive';
   return (s, p, h) => {
     let nrReclaimed = -1;
-    if (end) {
-      const q = expect(s, p, 'nr_reclaimed=');
+    if (end || pass) {
+      let q = expect(s, p, 'nr_reclaimed=');
+      if (q < 0 && pass) {
+        const at = s.indexOf(' nr_reclaimed=', p);
+        q = at < 0 ? -1 : at + ' nr_reclaimed='.length;
+      }
       const v = q < 0 ? NaN : readInt(s, q);
       if (v === v && v >= 0) nrReclaimed = v;
     }

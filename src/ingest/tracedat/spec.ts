@@ -89,7 +89,7 @@ function argsBuilder(names: string[], refs: Ref[], le: boolean): ArgsBuilder | n
 }
 
 const VECTOR_EVENTS = new Set(['call_function_entry', 'call_function_exit', 'call_function_single_entry', 'call_function_single_exit']);
-const VMSCAN_EVENTS = new Set(['mm_vmscan_kswapd_wake', 'mm_vmscan_kswapd_sleep', 'mm_vmscan_direct_reclaim_begin', 'mm_vmscan_direct_reclaim_end']);
+const VMSCAN_EVENTS = new Set(['mm_vmscan_kswapd_wake', 'mm_vmscan_kswapd_sleep', 'mm_vmscan_direct_reclaim_begin', 'mm_vmscan_direct_reclaim_end', 'mm_vmscan_lru_shrink_inactive']);
 
 /** field names each kind reads, in Spec.refs order */
 const KIND_FIELDS: Partial<Record<Kind, string[]>> = {
@@ -187,8 +187,9 @@ export function buildSpec(fmt: EventFormat, le: boolean, headerNeed: number, onF
       refs.push(ref(f));
     }
   } else if (kind === Kind.Vmscan) {
-    // mm_vmscan_direct_reclaim_end's nr_reclaimed, when the format has it (the markers need nothing)
-    const f = fmt.name === 'mm_vmscan_direct_reclaim_end' ? fmt.byName.get('nr_reclaimed') : undefined;
+    // nr_reclaimed of mm_vmscan_direct_reclaim_end (an episode) and mm_vmscan_lru_shrink_inactive (a
+    // pass), when the format has it (the markers need nothing)
+    const f = fmt.name === 'mm_vmscan_direct_reclaim_end' || fmt.name === 'mm_vmscan_lru_shrink_inactive' ? fmt.byName.get('nr_reclaimed') : undefined;
     if (f) refs.push(ref(f));
   } else {
     for (const name of KIND_FIELDS[kind] ?? EMPTY) {

@@ -60,6 +60,7 @@ const KINDS: readonly TraceEventKind[] = [
   'mm_vmscan_kswapd_sleep',
   'mm_vmscan_direct_reclaim_begin',
   'mm_vmscan_direct_reclaim_end',
+  'mm_vmscan_lru_shrink_inactive',
   'lost_events',
   'other',
 ];
@@ -304,7 +305,7 @@ export class BatchEncoder {
         f[n++] = this.str(e.name);
         break;
       default:
-        // the vmscan markers: the header, and nr_reclaimed (-1 but for direct_reclaim_end)
+        // the vmscan markers: the header, and nr_reclaimed (-1 but for direct_reclaim_end and lru_shrink_inactive)
         f[at] = ID[e.kind];
         f[n++] = e.nrReclaimed;
         break;
