@@ -83,7 +83,7 @@ interface Batch {
    * flush has not happened yet when they next touch those pages: their stale TLB entries still work,
    * so their tasks do not fault on the pages' migration entries (or re-read reclaimed pages) and
    * sleep, as the trace shows them doing after the per-page flush. They still run the mm at the
-   * batch flush.
+   * batch flush, unless the call's earlier batch emptied their TLB (flush()).
    */
   ranOnDeferred: Set<number>;
 }
@@ -224,7 +224,15 @@ export const batched: PolicyDefinition = {
       if (mask !== null) {
         for (let c = 0; c < mask.length; c++) {
           if (!mask[c] || c === last.cpu) continue;
-          const stillRunning = b.ranOnDeferred.has(c) && !(t.call === b.call && t.flushedInCall.has(c));
+          const flushedBefore = t.call === b.call && t.flushedInCall.has(c);
+          const stillRunning = b.ranOnDeferred.has(c) && !flushedBefore;
+          // A thread running the mm during this chunk (a per-page flush found it) whose TLB this
+          // call's earlier batch emptied has no stale entry to run on: its first touch of one of
+          // the chunk's unmapped pages faults on the migration entry, and it sleeps
+          // (migration_entry_wait()) until the chunk is moved, after this flush: its CPU is idle
+          // and lazy then, and should_flush_tlb() skips it. (6.12 shows it: a call's first chunk
+          // reaches the spinners, its later chunks about one CPU.)
+          if (b.migration && flushedBefore && b.ranOnDeferred.has(c)) continue;
           if (s.lazy[c] === 1 && !stillRunning) continue;
           if (b.leftByDeferred.has(c) && s.loadedMm[c] === 0 && !stillRunning) continue;
           send.push({ cpu: c, pages: -1, observed: null, shootdown: true });

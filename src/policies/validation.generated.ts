@@ -407,7 +407,7 @@ export const VALIDATION: Readonly<Record<string, PolicyValidation>> = {
   },
   "batched": {
     "status": "checked",
-    "text": "checked against a kernel that does it on 3 experiments: shootdowns 1.01-2.00x, IPIs 1.54-3.29x of the real kernel per unit of work (estimate / real); on a trace without mm_vmscan_lru_shrink_inactive a reclaim pass is bounded only by batchPages (SWAP_CLUSTER_MAX), so the reclaim saving there is an upper bound",
+    "text": "checked against a kernel that does it on 3 experiments: shootdowns 1.00-1.63x, IPIs 1.02-2.79x of the real kernel per unit of work (estimate / real); on a trace without mm_vmscan_lru_shrink_inactive a reclaim pass is bounded only by batchPages (SWAP_CLUSTER_MAX), so the reclaim saving there is an upper bound",
     "experiments": [
       {
         "id": "batched: nobatch -> stock migrate",
@@ -415,14 +415,14 @@ export const VALIDATION: Readonly<Record<string, PolicyValidation>> = {
         "real": "counterfactual-6.12-8cpu/stock/migrate",
         "unit": "1000 pages moved",
         "shootdownsError": {
-          "ftrace": 1.431,
-          "trace-cmd": 1.431,
-          "trace.dat": 1.431
+          "ftrace": 1.372,
+          "trace-cmd": 1.372,
+          "trace.dat": 1.372
         },
         "ipisError": {
-          "ftrace": 1.687,
-          "trace-cmd": 1.687,
-          "trace.dat": 1.687
+          "ftrace": 1.604,
+          "trace-cmd": 1.604,
+          "trace.dat": 1.604
         }
       },
       {
@@ -431,14 +431,14 @@ export const VALIDATION: Readonly<Record<string, PolicyValidation>> = {
         "real": "counterfactual-6.12-8cpu/stock/migrate",
         "unit": "1000 pages moved",
         "shootdownsError": {
-          "ftrace": 1.541,
-          "trace-cmd": 1.541,
-          "trace.dat": 1.541
+          "ftrace": 1.407,
+          "trace-cmd": 1.407,
+          "trace.dat": 1.407
         },
         "ipisError": {
-          "ftrace": 1.541,
-          "trace-cmd": 1.541,
-          "trace.dat": 1.541
+          "ftrace": 1.407,
+          "trace-cmd": 1.407,
+          "trace.dat": 1.407
         }
       },
       {
@@ -479,14 +479,14 @@ export const VALIDATION: Readonly<Record<string, PolicyValidation>> = {
         "real": "qemu-6.12-8cpu/migrate",
         "unit": "1000 pages moved",
         "shootdownsError": {
-          "ftrace": 1.928,
-          "trace-cmd": 1.928,
-          "trace.dat": 1.928
+          "ftrace": 1.635,
+          "trace-cmd": 1.635,
+          "trace.dat": 1.635
         },
         "ipisError": {
-          "ftrace": 3.286,
-          "trace-cmd": 3.286,
-          "trace.dat": 3.286
+          "ftrace": 2.786,
+          "trace-cmd": 2.786,
+          "trace.dat": 2.786
         }
       },
       {
@@ -495,14 +495,14 @@ export const VALIDATION: Readonly<Record<string, PolicyValidation>> = {
         "real": "qemu-6.12-8cpu/migrate",
         "unit": "1000 pages moved",
         "shootdownsError": {
-          "ftrace": 2,
-          "trace-cmd": 2,
-          "trace.dat": 2
+          "ftrace": 1,
+          "trace-cmd": 1,
+          "trace.dat": 1
         },
         "ipisError": {
-          "ftrace": 2.042,
-          "trace-cmd": 2.042,
-          "trace.dat": 2.042
+          "ftrace": 1.021,
+          "trace-cmd": 1.021,
+          "trace.dat": 1.021
         }
       }
     ]

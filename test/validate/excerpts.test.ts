@@ -44,7 +44,10 @@ describe.each(FORMATS)('validated errors on the excerpts (%s)', (file) => {
     // Estimate (nobatch): the call's 2048 single-page flushes make 4 chunks of 512; each batch goes
     // to the CPUs other than CPU0 that ran the mm at its chunk's last page, plus those a deferred
     // flush found running the mm in the first chunk (stale TLB entries keep them running until the
-    // batch flush): 8 shootdowns.
+    // batch flush): 7 (CPUs 1-7) for the first chunk. In the next three, every CPU a deferred flush
+    // found running the mm (1-7, each chunk) had its TLB emptied by the first chunk's batch: its
+    // thread faults on the chunk's migration entries and sleeps until the chunk is moved, so none
+    // is left: 7 shootdowns.
     const base = await analyzeTrace([join(EX, 'cf-nobatch-migrate', file)], { policies: ['observed', 'batched'] });
     const real = await analyzeTrace([join(EX, 'cf-stock-migrate', file)], { policies: ['observed'] });
     expect(base.observed.remoteShootdowns.total).toBe(295);
@@ -54,8 +57,8 @@ describe.each(FORMATS)('validated errors on the excerpts (%s)', (file) => {
     expect(base.policies.batched!.extra).toMatchObject({ batches: 5, requestsBatched: 1564 });
     const est = work(base, 'batched', ['move_pages']);
     const got = work(real, 'observed', ['move_pages']);
-    expect([est, got]).toEqual([[8, 8], [9, 9]]);
-    expect(ratio(est[0], got[0])).toBe(0.889);
+    expect([est, got]).toEqual([[7, 7], [9, 9]]);
+    expect(ratio(est[0], got[0])).toBe(0.778);
   });
 
   it('ladder-per-page: stock -> nobatch migrate (a reference experiment), per 2049 pages moved', async () => {
