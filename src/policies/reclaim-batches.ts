@@ -136,17 +136,13 @@ export class ReclaimBatches<T> {
     }
     this.sizing.passes++;
     this.sizing.fromPasses += t.held.length;
-    const n = t.held.length;
-    if (n >= 2 && nrReclaimed > FREE_BATCH) {
+    const b = this.take(t);
+    if (b.length >= 2 && nrReclaimed > FREE_BATCH) {
       // shrink_folio_list() flushed at each 31st freed folio: the last flush has what came after
-      const before = Math.min(nrReclaimed - 1, FREE_BATCH * (n - 1));
-      const last = t.held.pop()!;
-      this.share(t, before);
-      t.held.push(last);
-      this.share(t, nrReclaimed - before);
-      return;
-    }
-    this.share(t, nrReclaimed);
+      const before = Math.min(nrReclaimed - 1, FREE_BATCH * (b.length - 1));
+      this.share(b.slice(0, -1), before);
+      this.share(b.slice(-1), nrReclaimed - before);
+    } else this.share(b, nrReclaimed);
   }
 
   /** mm_vmscan_direct_reclaim_end: the episode's batches no pass sized share its nr_reclaimed (-1: not traced). */
@@ -161,7 +157,7 @@ export class ReclaimBatches<T> {
     }
     this.sizing.episodes++;
     this.sizing.fromEpisodes += t.held.length;
-    this.share(t, Math.max(0, nrReclaimed - t.passPages));
+    this.share(this.take(t), Math.max(0, nrReclaimed - t.passPages));
   }
 
   /** End of the trace: batches still waiting are sized by the average. */
@@ -178,11 +174,16 @@ export class ReclaimBatches<T> {
     return t;
   }
 
-  /** `pages` spread over the task's held batches, 1 to `cap` each */
-  private share(t: TaskBatches<T>, pages: number): void {
+  /** the task's held batches, no longer held */
+  private take(t: TaskBatches<T>): T[] {
     const b = t.held;
     t.held = [];
     this.held -= b.length;
+    return b;
+  }
+
+  /** `pages` spread over batches `b`, 1 to `cap` each */
+  private share(b: T[], pages: number): void {
     const q = Math.floor(pages / b.length);
     const r = pages - q * b.length;
     for (let i = 0; i < b.length; i++) {
@@ -194,10 +195,7 @@ export class ReclaimBatches<T> {
   }
 
   private releaseUnsized(t: TaskBatches<T>): void {
-    const b = t.held;
-    t.held = [];
-    this.held -= b.length;
-    for (const x of b) this.release(x, this.averaged());
+    for (const x of this.take(t)) this.release(x, this.averaged());
   }
 
   /** the average pages per sized batch, handed out in whole pages (fractions carried); else the fallback */

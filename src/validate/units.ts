@@ -171,6 +171,7 @@ export function reclaimTimeline(dir: string): Promise<ReclaimTimeline> {
       const passes: Array<[number, number]> = [];
       let firstExit: number | null = null;
       for (const line of text.split('\n')) {
+        if (!line.includes('mm_vmscan_lru_shrink_inactive') && !line.includes('sched_process_exit')) continue;
         const p = PASS.exec(line);
         if (p !== null) passes.push([Number(p[1]), Number(p[2])]);
         else if (firstExit === null) {

@@ -12,6 +12,7 @@ import type { EventSink } from '../../pipeline/sink.js';
 import type { Summary } from '../../summary/schema.js';
 import { OutputError, UsageError, type SetExitCode } from '../errors.js';
 import { progressReporter } from '../progress.js';
+import { parseTimeWindow } from '../time-window.js';
 
 export interface AnalyzeFlags {
   json?: boolean;
@@ -129,7 +130,7 @@ export async function runAnalyze(files: string[], flags: AnalyzeFlags, sinks: Ev
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-  const window = timeWindow(flags.from, flags.to);
+  const window = parseTimeWindow(flags.from, flags.to);
   const progress = flags.progress === false ? undefined : progressReporter();
   try {
     return await analyzeTrace(paths, {
@@ -148,21 +149,6 @@ export async function runAnalyze(files: string[], flags: AnalyzeFlags, sinks: Ev
   } finally {
     progress?.done();
   }
-}
-
-/** --from/--to as an analysis window (seconds), undefined when neither is given */
-function timeWindow(from: string | undefined, to: string | undefined): { from?: number; to?: number } | undefined {
-  if (from === undefined && to === undefined) return undefined;
-  const sec = (flag: string, v: string): number => {
-    const n = Number(v);
-    if (v.trim() === '' || !Number.isFinite(n) || n < 0) throw new UsageError(`${flag} must be a time in seconds, as the trace prints it (got '${v}')`);
-    return n;
-  };
-  const w: { from?: number; to?: number } = {};
-  if (from !== undefined) w.from = sec('--from', from);
-  if (to !== undefined) w.to = sec('--to', to);
-  if (w.from !== undefined && w.to !== undefined && w.from > w.to) throw new UsageError('--from is after --to');
-  return w;
 }
 
 /**

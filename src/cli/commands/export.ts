@@ -6,18 +6,25 @@ import { TRACE_FORMATS } from '../../ingest/source.js';
 import { INGEST_THREADS } from '../../ingest/worker/source.js';
 import type { EventSink } from '../../pipeline/sink.js';
 import { UsageError, type SetExitCode } from '../errors.js';
+import { parseTimeWindow } from '../time-window.js';
 import { captureFlags, runAnalyze, type AnalyzeFlags } from './analyze.js';
 
 interface ExportFlags extends AnalyzeFlags {
   perfetto?: string;
-  from?: string;
-  to?: string;
   slowest?: string;
   context: string;
   rateBucket: string;
 }
 
 const collect = (v: string, prev: string[]) => [...prev, v];
+
+/**
+ * export's --from/--to choose what goes on the timeline; the model still reads the whole trace (the
+ * requests at the window's start have their history), so they are not analyze's window.
+ */
+function wholeTrace(flags: ExportFlags): AnalyzeFlags {
+  return { ...flags, from: undefined, to: undefined };
+}
 
 function number(flag: string, v: string, min: number): number {
   const n = Number(v);
@@ -67,9 +74,9 @@ Examples:
 async function runExport(files: string[], flags: ExportFlags): Promise<void> {
   const inputs = files.length === 0 ? ['-'] : files;
   if (flags.perfetto === undefined && flags.parquet === undefined) throw new UsageError('nothing to export: give --perfetto FILE and/or --parquet DIR');
-  const from = flags.from === undefined ? -Infinity : number('--from', flags.from, 0) * 1e9;
-  const to = flags.to === undefined ? Infinity : number('--to', flags.to, 0) * 1e9;
-  if (from > to) throw new UsageError('--from is after --to');
+  const window = parseTimeWindow(flags.from, flags.to);
+  const from = window?.from === undefined ? -Infinity : window.from * 1e9;
+  const to = window?.to === undefined ? Infinity : window.to * 1e9;
   const slowest = flags.slowest === undefined ? undefined : number('--slowest', flags.slowest, 1);
   if (slowest !== undefined && !Number.isInteger(slowest)) throw new UsageError('--slowest must be a whole number');
   const contextNs = number('--context', flags.context, 0) * 1e6;
@@ -88,7 +95,7 @@ async function runExport(files: string[], flags: ExportFlags): Promise<void> {
     // first pass: which requests are the slowest
     const { SlowestRequests, clipWindows } = await import('../../export/windows.js');
     const finder = new SlowestRequests(slowest);
-    await runAnalyze(files, flags, [finder]);
+    await runAnalyze(files, wholeTrace(flags), [finder]);
     windows = clipWindows(finder.windows(contextNs), from, to);
     const top = finder.slowest();
     process.stderr.write(`tlbtrace: the ${top.length} slowest requests take ${top.length ? `${(top[top.length - 1]!.latency / 1e6).toFixed(3)}-${(top[0]!.latency / 1e6).toFixed(3)} ms` : 'nothing'} to their last callback; writing ${windows.length} time windows\n`);
@@ -110,7 +117,7 @@ async function runExport(files: string[], flags: ExportFlags): Promise<void> {
     sinks.push(perfetto);
   }
   try {
-    await runAnalyze(files, flags, sinks);
+    await runAnalyze(files, wholeTrace(flags), sinks);
   } catch (err) {
     // a usage error found before the analysis started leaves no temporary file either
     for (const sink of sinks) await sink.abort?.();

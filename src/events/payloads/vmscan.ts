@@ -18,13 +18,15 @@ export function vmscan(kind: VmscanEvent['kind']): PayloadParser {
   const pass = kind === 'mm_vmscan_lru_shrink_inactive';
   return (s, p, h) => {
     let nrReclaimed = -1;
-    if (end || pass) {
-      let q = expect(s, p, 'nr_reclaimed=');
-      if (q < 0 && pass) {
-        const at = s.indexOf(' nr_reclaimed=', p);
-        q = at < 0 ? -1 : at + ' nr_reclaimed='.length;
-      }
-      const v = q < 0 ? NaN : readInt(s, q);
+    // the end's payload is `nr_reclaimed=N`; a pass's has it after `nid=.. nr_scanned=..`
+    let q = -1;
+    if (end) q = expect(s, p, 'nr_reclaimed=');
+    else if (pass) {
+      const at = s.indexOf(' nr_reclaimed=', p);
+      if (at >= 0) q = at + ' nr_reclaimed='.length;
+    }
+    if (q >= 0) {
+      const v = readInt(s, q);
       if (v === v && v >= 0) nrReclaimed = v;
     }
     return { kind, ts: h.ts, cpu: h.cpu, pid: h.pid, tgid: h.tgid, comm: h.comm, hardirq: h.hardirq, line: h.line, nrReclaimed };
