@@ -100,7 +100,7 @@ export class KernelModel {
       remapMm: (drop, keep) => this.remapMm(drop, keep),
     });
     this.stream.forceClose = (open, ts) => this.shootdowns.forceClose(open as OpenRequest, ts);
-    this.callbacks = new Callbacks(this.tlb, this.shootdowns, this.pairing, sink);
+    this.callbacks = new Callbacks(this.tlb, this.shootdowns, this.pairing, sink, this.vocab);
     this.switches = new Switches(this.tlb, this.tasks, this.stream, fidelity, {
       initiatorDone: (cpu, ts) => this.shootdowns.initiatorDone(cpu, ts),
       remapMm: (drop, keep) => this.remapMm(drop, keep),
@@ -137,8 +137,9 @@ export class KernelModel {
   get unattachedCallbacks(): number {
     return this.callbacks.unattached;
   }
+  /** TLB IPIs of no request the trace shows: sent (ipi_send_*), or, before 6.4, vectors (callbacks.ts) */
   get unattachedIpis(): number {
-    return this.shootdowns.unattachedIpis;
+    return this.shootdowns.unattachedIpis + this.callbacks.unattachedVectorIpis;
   }
 
   /** Targets queued but never answered (after finish()). */

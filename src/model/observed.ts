@@ -48,13 +48,14 @@ export class ObservedAccounting implements ObservedSink {
   private requestsByKind = { remote: 0, localOnly: 0, batched: 0 };
   private phantom = 0;
   private remoteByCpu = new Map<number, number>();
-  private remoteWithoutCsdCount = 0;
   private byOutcome = new Map<string, number>();
   private unpairedHandlers = 0;
   private ipiTotal = 0;
   private ipiTlb = 0;
   private ipiByCpu = new Map<number, number>();
   private vectorEntries = 0;
+  /** vector entries that ran a flush callback: the TLB IPIs of a kernel without ipi_send_* */
+  private vectorFlushEntries = 0;
   private vectorByCpu = new Map<number, number>();
   private callbacksByClass = new Map<string, number>();
   private wasted = { remoteWrongCpu: 0, remoteZeroPages: 0, emptyCallback: 0, lazySwitchToInitMm: 0, tableSync: 0 };
@@ -229,8 +230,11 @@ export class ObservedAccounting implements ObservedSink {
     if (req !== null && t.handlerTs !== null) this.latency.add((t.handlerTs - req.ts) / 1000);
   }
 
-  onRemoteWithoutCsd(cpu: number, _outcome: TargetOutcome, ts: number): void {
-    this.remoteWithoutCsdCount++;
+  onRemoteWithoutCsd(cpu: number, _outcome: TargetOutcome, ts: number, ipi: boolean): void {
+    if (ipi) {
+      this.vectorFlushEntries++;
+      this.series.add('observed', 'ipis', ts);
+    }
     this.remoteByCpu.set(cpu, (this.remoteByCpu.get(cpu) ?? 0) + 1);
     this.series.add('observed', 'shootdowns', ts);
     this.series.add(`cpu${cpu}`, 'shootdowns', ts);
@@ -308,7 +312,8 @@ export class ObservedAccounting implements ObservedSink {
     for (let r = 0; r <= 5; r++) byReasonPages[String(r)] = this.reasonPages[r]!;
     const remoteTotal = [...this.remoteByCpu.values()].reduce((a, b) => a + b, 0);
     const wastedTotal = Object.values(this.wasted).reduce((a, b) => a + b, 0);
-    // Without ipi_send_* (before 6.4) the IPIs a CPU took are its call_function*_entry vectors.
+    // Without ipi_send_* (before 6.4) the IPIs a CPU took are its call_function*_entry vectors, and
+    // its TLB IPIs those that ran a flush callback (callbacks.ts withoutCsd()).
     const ipiFromVectors = !vocab.ipi && vocab.vectors;
     const rows = (m: Map<string, Row> | Map<number, Row>) => [...m.entries()].sort((a, b) => score(b[1]) - score(a[1]));
     return {
@@ -327,8 +332,9 @@ export class ObservedAccounting implements ObservedSink {
       },
       ipis: {
         total: ipiFromVectors ? this.vectorEntries : this.ipiTotal,
-        tlb: ipiFromVectors ? this.remoteWithoutCsdCount : this.ipiTlb,
+        tlb: ipiFromVectors ? this.vectorFlushEntries : this.ipiTlb,
         byCpu: byCpu(ipiFromVectors ? this.vectorByCpu : this.ipiByCpu),
+        ...(vocab.vectors ? { vectorsByCpu: byCpu(this.vectorByCpu) } : {}),
         callbacksByClass: Object.fromEntries([...this.callbacksByClass.entries()].sort()),
       },
       wasted: { total: wastedTotal, byKind: { ...this.wasted } },

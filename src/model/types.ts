@@ -20,7 +20,8 @@ export type TargetOutcome =
 export interface TargetRecord {
   cpu: number;
   queuedTs: number;
-  /** a hardware IPI named this CPU (ipi_send_cpu/cpumask) for this request */
+  /** a hardware IPI named this CPU (ipi_send_cpu/cpumask) for this request; without csd events, the
+   * callback was the first flush callback of its call_function vector entry (callbacks.ts) */
   ipi: boolean;
   handlerTs: number | null;
   outcome: TargetOutcome;
@@ -78,7 +79,8 @@ export interface FlushRequest {
   local: 'ranged' | 'full' | 'zero' | 'wrongCpu' | 'switchToInitMm' | 'none';
   localPages: number;
   targets: TargetRecord[];
-  /** hardware IPIs sent for this request */
+  /** hardware IPIs sent for this request: ipi_send_* (6.4+), else the receivers' call_function
+   * vectors whose first flush callback was this request's */
   ipis: number;
   /** true: targets were not filtered by should_flush_tlb (freed page tables): a lazy CPU or a CPU not
    * running the mm was targeted without trim; null: cannot tell */
@@ -192,8 +194,9 @@ export interface ObservedSink {
   onFidelityTargets(match: boolean, variant: 'lazy' | 'precise', kind: string, noIpi: boolean): void;
   onFidelitySwitch(match: boolean, kind: string): void;
   onFidelitySkipped(why: string): void;
-  /** remote shootdown counted without csd events (lower bound) */
-  onRemoteWithoutCsd(cpu: number, outcome: TargetOutcome, ts: number): void;
+  /** remote shootdown counted without csd events (lower bound); `ipi`: the first flush callback of
+   * its call_function vector entry on a kernel without ipi_send_* (that vector was its TLB IPI) */
+  onRemoteWithoutCsd(cpu: number, outcome: TargetOutcome, ts: number, ipi: boolean): void;
   onVectorEntry(cpu: number, ts: number): void;
   /** how a remote mm request reached the other CPUs; `needed`: CPUs should_flush_tlb() picks */
   onDelivery(req: FlushRequest, delivery: Delivery, needed: number): void;

@@ -13,6 +13,7 @@ import type { ModelContext, ModelEvent } from '../model/types.js';
 import { DEFAULT_COST } from '../policies/cost.js';
 import { POLICIES } from '../policies/index.js';
 import { validationOf } from '../policies/validation.js';
+import { countsIpis } from '../policies/replay.js';
 import type { ParamValue, PolicyDefinition, PolicyRun } from '../policies/policy.js';
 import { SUMMARY_SCHEMA, type CostModel, type PolicyResult, type Summary } from '../summary/schema.js';
 import { VERSION } from '../cli/version.js';
@@ -311,8 +312,7 @@ export async function analyzeSource(source: TraceSource, diag: Diagnostics, opts
     const out = run.finish();
     // callbacks and IPIs outside any request the trace shows are carried over unchanged
     out.shootdowns += model.unattachedCallbacks;
-    // before ipi_send_* (6.4) IPIs are counted one per remote callback
-    out.ipis += model.sawIpi ? model.unattachedIpis : model.unattachedCallbacks;
+    out.ipis += countsIpis(out.unit) ? model.unattachedIpis : 0;
     if (model.unattachedCallbacks + model.unattachedIpis > 0) {
       out.notes.push(`${model.unattachedCallbacks} remote callbacks and ${model.unattachedIpis} TLB IPIs belong to no request visible in the trace (queued before it started or lost); counted unchanged`);
     }

@@ -57,6 +57,23 @@ describe('analyze of a ../shared/traces-style directory (truth.json)', () => {
     for (const p of s.crossCheck!.perCpu) expect(p.model).toBeLessThanOrEqual(p.counter);
   });
 
+  it('IPIs received: the call_function vectors per CPU against /proc/interrupts CAL, in the terminal and the HTML', async () => {
+    const dir = join(FIXTURES, 'qemu-6.1-8cpu/mt-munmap');
+    const s = await analyzeTrace([dir], observed);
+    const x = s.crossCheck!.ipis!;
+    // grep: call_function[_single]_entry lines per CPU
+    const vectors = new Array<number>(8).fill(0);
+    for (const l of ftraceLines(dir)) if (/ call_function(_single)?_entry:/.test(l)) vectors[Number(/\[(\d{3})\]/.exec(l)![1])]++;
+    expect(x.perCpu.map((p) => p.model)).toEqual(vectors);
+    expect(x.perCpu.map((p) => p.counter)).toEqual(JSON.parse(readFileSync(join(dir, 'truth.json'), 'utf8')).recording.calIrqDeltaPerCpu);
+    expect(x).toMatchObject({ verdict: 'agree', model: 1293, counter: 1305, reason: null });
+    const text = renderTerminal(s, { color: false });
+    expect(text).toContain('IPIs received       agree: call_function vectors 1,293 in the trace, 1,305 by /proc/interrupts CAL');
+    const html = await renderHtml(s);
+    expect(html).toContain('<h3>IPIs received</h3>');
+    expect(html).toContain('<th class="n">CAL counter</th>');
+  });
+
   const pvm = join(SHARED, 'pvm-6.18-2cpu/mt-munmap');
   it.skipIf(!existsDir(pvm))('PVM guest: 0 = 0, trivially, because the flushes went to the hypervisor', async () => {
     const s = await analyzeTrace([pvm], observed);

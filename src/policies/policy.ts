@@ -46,8 +46,9 @@ export interface PolicyOutcome {
   requests: number;
   shootdowns: number;
   ipis: number;
-  /** what `ipis` counts: hardware IPIs, remote callbacks (before 6.4), nothing, or none exist (hypercall flushing) */
-  unit: 'ipi' | 'callbacks' | 'none' | 'hypercall';
+  /** what `ipis` counts: hardware IPIs by their sender (ipi_send_*, 6.4+) or where they arrived
+   * (call_function vectors, before 6.4), nothing, or none exist (hypercall flushing) */
+  unit: 'ipi' | 'vectors' | 'none' | 'hypercall';
   /** requests that flushed at least one other CPU and the CPUs they flushed (IPI or hypercall), under the policy and as traced */
   remote: { requests: number; cpus: number; baseRequests: number; baseCpus: number };
   rangedToFull: number;

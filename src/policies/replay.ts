@@ -19,16 +19,18 @@
 // costs nothing extra). A callback that rode along on an IPI already pending costs no round trip.
 //
 // IPI units follow what the trace can show, exactly as src/model/observed.ts counts them:
-//   'ipi'       ipi_send_cpu / ipi_send_cpumask seen (6.4+): hardware IPIs;
-//   'callbacks' no ipi_send_* but call_function*_entry vectors (before 6.4): one per remote callback;
+//   'ipi'       ipi_send_cpu / ipi_send_cpumask seen (6.4+): hardware IPIs, counted by the sender;
+//   'vectors'   no ipi_send_* but call_function*_entry vectors (before 6.4): hardware IPIs, counted
+//               on the receiver (a vector that ran a flush callback; src/model/callbacks.ts);
+//   'callbacks' (summaries before this unit existed: one per remote callback; no longer produced);
 //   'none'      neither: IPIs are not countable (reported as 0);
 //   'hypercall' the machine flushes other CPUs by hypercall (src/model/delivery.ts): there are no
 //               flush IPIs and no callbacks; shootdowns and IPIs are reported as 0 ("n/a"), and the
 //               estimate is in the units that exist there, remote flush requests and CPUs flushed.
 // Remote flush requests (a request that flushed at least one other CPU) and the CPUs they flushed
 // are tallied whatever the mechanism, a 'hypercall' target counting as a CPU flushed.
-// The unit is known for sure only at the end of the trace, so both are tallied and the series is
-// buffered until the first request with ipi_send_* settles it.
+// The unit is known for sure only at the end of the trace (a trace may have no IPI at all), so the
+// series is buffered until the first request with a hardware IPI settles it.
 
 import { DistributionBuilder } from '../model/distribution.js';
 import type { FlushRequest, TargetRecord } from '../model/types.js';
@@ -175,7 +177,12 @@ const PENDING_HORIZON_NS = 1_000_000_000;
 
 const NO_CALLBACKS: readonly Callback[] = Object.freeze([]);
 
-type IpiUnit = 'ipi' | 'callbacks' | 'none' | 'hypercall';
+/** the unit counts hardware IPIs (by the sender or on the receiver); 'none' and 'hypercall' count none */
+export function countsIpis(unit: PolicyOutcome['unit']): boolean {
+  return unit === 'ipi' || unit === 'vectors';
+}
+
+type IpiUnit = PolicyOutcome['unit'];
 
 /** a flush of another CPU, by IPI callback or by a hypervisor */
 function flushesRemote(t: TargetRecord): boolean {
@@ -193,21 +200,16 @@ export class Tally {
 
   // observed side, for the cost model
   private baseIpis = 0;
-  private baseCallbacks = 0;
   private baseWorkNs = 0;
   private baseRemoteRequests = 0;
   private baseRemoteCpus = 0;
   // policy side
   private ipis = 0;
-  private callbacks = 0;
   private workNs = 0;
   private remoteRequests = 0;
   private remoteCpus = 0;
-  // IPI unit evidence
-  private sawIpiSend = false;
-  private sawVectorIpi = false;
-  /** ipis series points waiting for the unit: [ts, hardware IPIs, callbacks] */
-  private pendingSeries: Array<[number, number, number]> | null = [];
+  /** ipis series points waiting until the trace shows it counts IPIs: [ts, hardware IPIs] */
+  private pendingSeries: Array<[number, number]> | null = [];
   /** callbacks this policy queued */
   private kept = new CallbackQueues();
   /** observed callbacks this policy did NOT queue (an observed callback may have ridden on them) */
@@ -216,8 +218,8 @@ export class Tally {
   /** observed queue -> entry latency, for callbacks the kernel did not send */
   private latencySum = 0;
   private latencyN = 0;
-  /** per request cause: [shootdowns, hardware IPIs, callbacks] (the IPI unit is picked at the end) */
-  private byCause = new Map<string, [number, number, number]>();
+  /** per request cause: [shootdowns, hardware IPIs] */
+  private byCause = new Map<string, [number, number]>();
 
   constructor(private readonly ctx: PolicyContext) {}
 
@@ -228,22 +230,17 @@ export class Tally {
 
   /** The observed side of one request: call for every request event, before the policy acts on it. */
   observe(req: FlushRequest): void {
-    if (req.ipis > 0 && !this.sawIpiSend) {
-      this.sawIpiSend = true;
-      this.flushPendingSeries('ipi');
-    }
+    if (req.ipis > 0 && this.pendingSeries !== null) this.flushPendingSeries(true);
     this.baseIpis += req.ipis;
     let remote = 0;
     for (const t of req.targets) {
       if (req.kind !== 'tableSync' && flushesRemote(t)) remote++;
-      if (t.ipi) this.sawVectorIpi = true;
       if (t.handlerTs !== null) {
         this.drains.add(t.cpu, t.handlerTs);
         this.latencySum += Math.max(0, t.handlerTs - t.queuedTs);
         this.latencyN++;
       }
       if (req.kind === 'tableSync' || !isShootdown(t)) continue;
-      this.baseCallbacks++;
       this.baseWorkNs += this.work(targetPages(t));
     }
     if (req.kind !== 'tableSync') this.baseWorkNs += this.work(localPages(req));
@@ -288,7 +285,7 @@ export class Tally {
       const n = observedIpis ?? 0;
       if (n > 0) {
         this.ipis += n;
-        this.addIpiSeries(ts, n, 0);
+        this.addIpiSeries(ts, n);
         if (cause !== undefined) this.countCause(cause, 0, n);
       }
       return n;
@@ -320,23 +317,21 @@ export class Tally {
     }
     if (observedIpis !== undefined) ipis = observedIpis + extraIpis;
     this.ipis += ipis;
-    this.callbacks += shootdowns;
     this.shootdowns += shootdowns;
     if (cause !== undefined) this.countCause(cause, shootdowns, ipis);
     if (shootdowns > 0) this.ctx.series.add('shootdowns', ts, shootdowns);
-    this.addIpiSeries(ts, ipis, shootdowns);
+    this.addIpiSeries(ts, ipis);
     return ipis;
   }
 
   private countCause(cause: string, shootdowns: number, ipis: number): void {
     let c = this.byCause.get(cause);
     if (c === undefined) {
-      c = [0, 0, 0];
+      c = [0, 0];
       this.byCause.set(cause, c);
     }
     c[0] += shootdowns;
     c[1] += ipis;
-    c[2] += shootdowns;
   }
 
   /** The policy does not queue this observed callback (avoided, deferred or merged elsewhere). */
@@ -366,44 +361,43 @@ export class Tally {
     this.workNs += this.work(-1);
   }
 
-  private addIpiSeries(ts: number, ipis: number, callbacks: number): void {
-    if (this.pendingSeries !== null) {
-      if (ipis > 0 || callbacks > 0) this.pendingSeries.push([ts, ipis, callbacks]);
-    } else if (ipis > 0) this.ctx.series.add('ipis', ts, ipis);
+  private addIpiSeries(ts: number, ipis: number): void {
+    if (ipis === 0) return;
+    if (this.pendingSeries !== null) this.pendingSeries.push([ts, ipis]);
+    else this.ctx.series.add('ipis', ts, ipis);
   }
 
-  private flushPendingSeries(unit: IpiUnit): void {
+  /** `counted`: the trace counts IPIs (the buffered points go to the series), else they are dropped. */
+  private flushPendingSeries(counted: boolean): void {
     const list = this.pendingSeries;
     this.pendingSeries = null;
-    if (list === null || unit === 'none') return;
-    for (const [ts, ipis, callbacks] of list) {
-      const n = unit === 'ipi' ? ipis : callbacks;
-      if (n > 0) this.ctx.series.add('ipis', ts, n);
-    }
+    if (list === null || !counted) return;
+    for (const [ts, ipis] of list) this.ctx.series.add('ipis', ts, ipis);
   }
 
   unit(): IpiUnit {
-    if (this.ctx.model.flushMechanism === 'hypercall') return 'hypercall';
-    return this.sawIpiSend ? 'ipi' : this.sawVectorIpi ? 'callbacks' : 'none';
+    const m = this.ctx.model;
+    if (m.flushMechanism === 'hypercall') return 'hypercall';
+    return m.sawIpi ? 'ipi' : m.sawVectors ? 'vectors' : 'none';
   }
 
   /** The PolicyOutcome; `delays` is reported when the policy deferred or delayed anything. */
   outcome(withDelays: boolean): PolicyOutcome {
     const unit = this.unit();
-    this.flushPendingSeries(unit);
-    const pick = (ipis: number, callbacks: number) => (unit === 'ipi' ? ipis : unit === 'callbacks' ? callbacks : 0);
-    const ipis = pick(this.ipis, this.callbacks);
-    const baseIpis = pick(this.baseIpis, this.baseCallbacks);
+    const counted = countsIpis(unit);
+    this.flushPendingSeries(counted);
+    const ipis = counted ? this.ipis : 0;
+    const baseIpis = counted ? this.baseIpis : 0;
     const savedNs = this.ctx.cost.ipiRoundTripNs * (baseIpis - ipis) + (this.baseWorkNs - this.workNs);
     const notes = [...this.notes];
-    if (unit === 'callbacks') notes.push('No ipi_send_* events (kernel < 6.4): IPIs are counted as one per remote flush callback, like the observed figure.');
+    if (unit === 'vectors') notes.push('No ipi_send_* events (kernel < 6.4): IPIs are counted where they arrived, one per call_function vector that ran a flush callback, like the observed figure.');
     if (unit === 'none') notes.push('No IPI events of any kind in this trace: IPIs are not counted.');
     if (unit === 'hypercall') {
       notes.push(
         `This machine flushes other CPUs by hypercall: no flush IPIs to avoid. Under this policy ${this.remoteRequests} remote flush requests for ${this.remoteCpus} CPUs, against ${this.baseRemoteRequests} for ${this.baseRemoteCpus} as traced (the CPUs of a hypercall are those should_flush_tlb() picks; the cost model counts no IPI and no hypercall cost).`,
       );
     }
-    const byCause = [...this.byCause].map(([cause, [shootdowns, hw, callbacks]]) => ({ cause, shootdowns: unit === 'hypercall' ? 0 : shootdowns, ipis: pick(hw, callbacks) }));
+    const byCause = [...this.byCause].map(([cause, [shootdowns, hw]]) => ({ cause, shootdowns: unit === 'hypercall' ? 0 : shootdowns, ipis: counted ? hw : 0 }));
     return {
       byCause,
       requests: this.requests,

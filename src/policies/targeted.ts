@@ -37,7 +37,7 @@
 
 import type { FlushRequest, TargetRecord } from '../model/types.js';
 import type { PolicyDefinition } from './policy.js';
-import { localPages, Tally, targetPages, targetState, type Callback, type TargetState } from './replay.js';
+import { countsIpis, localPages, Tally, targetPages, targetState, type Callback, type TargetState } from './replay.js';
 
 /**
  * What should_flush_tlb() sees, at send time: the CPU as the request found it (the model's
@@ -171,10 +171,11 @@ export const targeted: PolicyDefinition = {
       },
       finish() {
         const out = tally.outcome(false);
+        const syncIpis = countsIpis(out.unit) ? tableSyncIpisUpper : 0;
         Object.assign(out.extra, n, {
-          tableSyncIpisUpper: tally.unit() === 'ipi' ? tableSyncIpisUpper : 0,
+          tableSyncIpisUpper: syncIpis,
           tableSyncIpisLower: 0,
-          ipisLowerBound: out.ipis - (tally.unit() === 'ipi' ? tableSyncIpisUpper : 0),
+          ipisLowerBound: out.ipis - syncIpis,
         });
         out.notes.push(
           'Without cpumask trimming the 6.14+ lazy mm_cpumask only grows: the kernel grants trim_cpumask at most once a second per mm after a 13.2% will-it-scale tlb_flush2 regression; this replay does not model that cost.',

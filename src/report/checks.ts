@@ -26,6 +26,22 @@ function headline(x: NonNullable<Summary['crossCheck']>): string {
   return `${VERDICT_TEXT[x.verdict]}${x.trivial ? ' (trivially: 0 = 0)' : ''}: remote flush callbacks ${fmtInt(x.model)} in the trace, ${counter} by /proc/interrupts TLB (${x.source})`;
 }
 
+type IpiCheck = NonNullable<NonNullable<Summary['crossCheck']>['ipis']>;
+
+const IPI_VERDICT_TEXT: Record<IpiCheck['verdict'], string> = {
+  agree: 'agree',
+  disagree: 'DISAGREE',
+  'not-traced': 'not traced',
+  'no-counter': 'no counter to compare with',
+};
+
+function ipiHeadline(x: IpiCheck): string {
+  const counter = x.counter === null ? 'n/a' : fmtInt(x.counter);
+  return `${IPI_VERDICT_TEXT[x.verdict]}: call_function vectors ${x.verdict === 'not-traced' ? 'n/a' : fmtInt(x.model)} in the trace, ${counter} by /proc/interrupts CAL`;
+}
+
+const ipiStyle = (x: IpiCheck) => (x.verdict === 'disagree' ? 'red' : x.verdict === 'agree' ? 'green' : 'yellow');
+
 /** Terminal lines (already indented), or none when the summary has no cross-check. */
 export function crossCheckLines(s: Summary, c: Painter, labelWidth: number): string[] {
   const x = s.crossCheck;
@@ -36,6 +52,13 @@ export function crossCheckLines(s: Summary, c: Painter, labelWidth: number): str
     out.push(`      per CPU (trace vs counter): ${x.perCpu.map((p) => `CPU${p.cpu} ${fmtInt(p.model)} vs ${fmtInt(p.counter)}${p.ok ? '' : ' !'}`).join(', ')}`);
   }
   if (x.reason !== null) out.push(`      ${c(style === 'green' ? 'dim' : style, 'why:')} ${visible(x.reason)}`);
+  const ipis = x.ipis;
+  if (ipis !== undefined) {
+    const st = ipiStyle(ipis);
+    out.push(`  ${'IPIs received'.padEnd(labelWidth)}${c(st, ipiHeadline(ipis))}`);
+    if (ipis.perCpu.some((p) => !p.ok)) out.push(`      per CPU (trace vs counter): ${ipis.perCpu.map((p) => `CPU${p.cpu} ${fmtInt(p.model)} vs ${fmtInt(p.counter)}${p.ok ? '' : ' !'}`).join(', ')}`);
+    if (ipis.reason !== null) out.push(`      ${c(st, 'why:')} ${visible(ipis.reason)}`);
+  }
   return out;
 }
 
@@ -44,9 +67,22 @@ export function crossCheckHtml(s: Summary): string {
   const x = s.crossCheck;
   if (x === undefined) return '';
   const cls = x.verdict === 'disagree' ? 'bad' : x.verdict === 'agree' && !x.trivial ? 'ok' : 'warn';
-  const rows = x.perCpu
+  const table = x.verdict === 'no-counter' ? '' : perCpuTable(x.perCpu, 'remote flush callbacks (trace)', 'TLB counter');
+  return `<div class="card" id="crosscheck"><h2>Kernel counters</h2><p class="${cls}"><b>${escapeHtml(headline(x))}</b></p>${x.reason !== null ? `<p>${htmlText(x.reason)}</p>` : ''}${table}<p class="note">Counters from <code>${htmlText(x.file)}</code>; tolerance ${escapeHtml(x.tolerance)}.</p>${ipiCheckHtml(x.ipis)}</div>`;
+}
+
+type PerCpu = NonNullable<Summary['crossCheck']>['perCpu'];
+
+function perCpuTable(perCpu: PerCpu, traceHead: string, counterHead: string): string {
+  const rows = perCpu
     .map((p) => `<tr><td>CPU ${p.cpu}</td><td class="n">${fmtInt(p.model)}</td><td class="n">${fmtInt(p.counter)}</td><td class="n ${p.ok ? '' : 'bad'}">${p.diff > 0 ? '+' : ''}${fmtInt(p.diff)}</td></tr>`)
     .join('');
-  const table = x.verdict === 'no-counter' ? '' : `<table><thead><tr><th>CPU</th><th class="n">remote flush callbacks (trace)</th><th class="n">TLB counter</th><th class="n">diff</th></tr></thead><tbody>${rows}</tbody></table>`;
-  return `<div class="card" id="crosscheck"><h2>Kernel counters</h2><p class="${cls}"><b>${escapeHtml(headline(x))}</b></p>${x.reason !== null ? `<p>${htmlText(x.reason)}</p>` : ''}${table}<p class="note">Counters from <code>${htmlText(x.file)}</code>; tolerance ${escapeHtml(x.tolerance)}.</p></div>`;
+  return `<table><thead><tr><th>CPU</th><th class="n">${traceHead}</th><th class="n">${counterHead}</th><th class="n">diff</th></tr></thead><tbody>${rows}</tbody></table>`;
+}
+
+function ipiCheckHtml(x: IpiCheck | undefined): string {
+  if (x === undefined) return '';
+  const cls = x.verdict === 'disagree' ? 'bad' : x.verdict === 'agree' ? 'ok' : 'warn';
+  const table = x.perCpu.length === 0 ? '' : perCpuTable(x.perCpu, 'call_function vectors (trace)', 'CAL counter');
+  return `<h3>IPIs received</h3><p class="${cls}"><b>${escapeHtml(ipiHeadline(x))}</b></p>${x.reason !== null ? `<p>${htmlText(x.reason)}</p>` : ''}${table}<p class="note">Tolerance ${escapeHtml(x.tolerance)}.</p>`;
 }

@@ -148,11 +148,16 @@ export const ObservedSection = z.object({
     byOutcome: countByKey,
   }),
   ipis: z.object({
-    /** hardware IPIs: 1 per ipi_send_cpu, popcount per ipi_send_cpumask */
+    /** hardware IPIs: 1 per ipi_send_cpu, popcount per ipi_send_cpumask; without ipi_send_* (before
+     * 6.4), the call_function vectors the CPUs entered */
     total: z.number(),
-    /** IPIs whose queued callbacks include TLB work (flush_tlb_func, table sync, kernel flushes) */
+    /** IPIs whose queued callbacks include TLB work (flush_tlb_func, table sync, kernel flushes);
+     * without ipi_send_*, the vectors that ran a flush callback */
     tlb: z.number(),
     byCpu: countByKey,
+    /** call_function[_single] vectors each CPU entered (IPIs received, of every kind), when traced:
+     * what /proc/interrupts "Function call interrupts" counts (crossCheck.ipis) */
+    vectorsByCpu: countByKey.optional(),
     /** callbacks run on remote CPUs, by class: flush_tlb_func, tlb_remove_table_smp_sync, do_flush_tlb_all, do_kernel_range_flush, other */
     callbacksByClass: countByKey,
   }),
@@ -234,11 +239,14 @@ export const PolicyResult = z.object({
   /** estimated CPU time saved (negative: cost) from the cost model, microseconds */
   cpuTimeSavedUs: z.number(),
   /**
-   * what `ipis` counts: hardware IPIs ('ipi'), one per remote callback before 6.4 ('callbacks'),
-   * nothing countable ('none'), or nothing that exists ('hypercall': the machine flushes other CPUs
-   * by hypercall; shootdowns and IPIs are 0 and the estimate is in remoteFlushes); absent in older summaries
+   * what `ipis` counts: hardware IPIs counted by their sender ('ipi': ipi_send_*, 6.4+) or where
+   * they arrived ('vectors': call_function vectors that ran a flush callback, before 6.4), nothing
+   * countable ('none'), or nothing that exists ('hypercall': the machine flushes other CPUs by
+   * hypercall; shootdowns and IPIs are 0 and the estimate is in remoteFlushes); absent in older
+   * summaries. 'callbacks' (one per remote callback before 6.4) is what older summaries said
+   * instead of 'vectors'.
    */
-  ipiUnit: z.enum(['ipi', 'callbacks', 'none', 'hypercall']).optional(),
+  ipiUnit: z.enum(['ipi', 'vectors', 'callbacks', 'none', 'hypercall']).optional(),
   /** requests that flush at least one other CPU under the policy, the CPUs they flush (IPI or hypercall), and how many fewer than as traced */
   remoteFlushes: z.object({ requests: z.number(), cpus: z.number(), avoidedRequests: z.number(), avoidedCpus: z.number() }).optional(),
   /** policy-specific figures (bounds, undecidable counts, ...) */
@@ -300,6 +308,21 @@ export const CrossCheck = z.object({
   remoteRequests: z.number(),
   /** per-CPU "Function call interrupts" delta, when known (IPIs of every kind, TLB ones included) */
   calIrqDeltaPerCpu: z.array(z.number()).nullable(),
+  /**
+   * The call_function vectors the trace shows each CPU entering against that counter: are the IPIs
+   * the trace shows all the CPUs received? agree: within `tolerance` on every CPU; disagree: some
+   * CPU is off; not-traced: no irq_vectors:call_function* events; no-counter: no CAL delta.
+   */
+  ipis: z
+    .object({
+      verdict: z.enum(['agree', 'disagree', 'not-traced', 'no-counter']),
+      model: z.number(),
+      counter: z.number().nullable(),
+      perCpu: z.array(z.object({ cpu: z.number(), model: z.number(), counter: z.number(), diff: z.number(), ok: z.boolean() })),
+      tolerance: z.string(),
+      reason: z.string().nullable(),
+    })
+    .optional(),
 });
 export type CrossCheck = z.infer<typeof CrossCheck>;
 

@@ -109,7 +109,7 @@ export const NO_KERNEL: Readonly<Record<string, string>> = {
 export const UNCHECKED_PART: Readonly<Record<string, string>> = {
   targeted: 'its table-sync clause (sync IPIs only to CPUs that may walk the mm, none right after a flush of it: Lance Yang\'s series) is in no kernel; the experiments replay the flush clause alone (tableSync=kernel)',
   'ladder-per-page': 'a reclaim batch stands for its pass\'s nr_reclaimed (mm_vmscan_lru_shrink_inactive), freed pages mapped or not; on a trace without that event direct reclaim\'s batches share their episode\'s nr_reclaimed and kswapd\'s take the average, and MADV_PAGEOUT\'s and compaction\'s always stand for pagesPerBatch (SWAP_CLUSTER_MAX, the most a pass holds)',
-  batched: 'on a trace without mm_vmscan_lru_shrink_inactive a reclaim pass is bounded only by batchPages (SWAP_CLUSTER_MAX), so the reclaim saving there is an upper bound',
+  batched: 'on a trace without mm_vmscan_lru_shrink_inactive a reclaim pass is bounded only by batchPages (SWAP_CLUSTER_MAX), so the reclaim saving there is an upper bound; its IPIs are an upper bound where batching speeds the workload up: the batching kernel\'s denser flushes find their targets\' call queues busy more often and raise fewer IPIs (0.45-0.46 per callback in the stock reclaim runs under emulation, 0.98-1.00 on the native captures), which a replay on the slower run\'s timeline cannot show',
 };
 
 /** The baseline itself: what the traced kernel did, checked against /proc/interrupts (truth.json). */
