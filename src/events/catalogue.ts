@@ -62,8 +62,12 @@ export const CONTEXT_FAMILIES: readonly EventFamily[] = [
       'syscalls:sys_enter_mbind',
       'syscalls:sys_enter_move_pages',
       'syscalls:sys_enter_migrate_pages',
+      'syscalls:sys_enter_clone',
+      'syscalls:sys_enter_clone3',
+      'syscalls:sys_enter_fork',
+      'syscalls:sys_enter_vfork',
     ],
-    purpose: 'why a flush happened (causes) and mprotect protections (the promotion policy)',
+    purpose: 'why a flush happened (causes), mprotect protections (the promotion policy), and thread or process at each fork when the trace has no tgids',
     missingCost: 'flush causes are unknown and the promotion policy has nothing to judge',
   },
   {

@@ -28,7 +28,7 @@ import { PolicyStream } from './policy-stream.js';
 import { Shootdowns, type OpenRequest } from './shootdowns.js';
 import { Switches } from './switches.js';
 import { SyscallRun } from './syscall-run.js';
-import { INIT_MM, TaskRegistry, type TaskInfo } from './tasks.js';
+import { cloneSharesMm, INIT_MM, TaskRegistry, type TaskInfo } from './tasks.js';
 import { TlbState, type CpuTlb } from './tlb-state.js';
 import type { ModelEvent, ObservedSink, Vocabulary } from './types.js';
 
@@ -278,9 +278,11 @@ export class KernelModel {
       case 'sched_switch':
         this.switches.onSwitch(e);
         break;
-      case 'sched_process_fork':
-        this.tasks.onFork(e.parentPid, e.childPid, e.childComm);
+      case 'sched_process_fork': {
+        const merged = this.tasks.onFork(e.parentPid, e.childPid, e.childComm);
+        if (merged !== null) this.remapMm(merged.drop, merged.keep);
         break;
+      }
       case 'sched_process_exec':
         this.lifetimes.onExec(e.execPid, cpu, e.ts, commBefore);
         break;
@@ -344,6 +346,9 @@ export class KernelModel {
         prev.ts = ts;
         prev.raw = e.raw;
       }
+      // a clone call: what it says about its child's mm (TaskRegistry.onFork())
+      task.cloneVm = cloneSharesMm(e.name, e.args);
+      task.flushedInCall = false;
       const mm = this.tasks.mmOf(pid);
       this.batchedPending.call(pid, mm, e.name);
       this.stream.pushSyscall(e, task, mm, reused);
@@ -375,6 +380,8 @@ export class KernelModel {
     if (initiating !== null && !(h.csd.length > 0 || h.vectorDepth > 0 || (reason !== 4 && initiating.req.local === 'none' && reason !== 0))) {
       this.shootdowns.initiatorDone(cpu, e.ts);
     }
+    // the task initiated a flush (tlb_flush 4, or a local-only 3 outside any callback): TaskRegistry.onFork()
+    if ((reason === 4 || reason === 3) && h.csd.length === 0 && h.vectorDepth === 0) task.flushedInCall = true;
     this.flushReasons.dispatch(e, c, task.kernelThread);
     this.afterEvent(e.ts);
   }

@@ -2,7 +2,8 @@
 //   - with a TGID column: mm = tgid, and a fresh mm at every sched_process_exec;
 //   - without (trace-cmd report, perf script): every pid starts as its own mm, and pids are merged
 //     when the trace proves they share one: a user->user sched_switch on a CPU with no
-//     `tlb_flush 0` after it means switch_mm_irqs_off() saw prev == next (same mm, no event).
+//     `tlb_flush 0` after it means switch_mm_irqs_off() saw prev == next (same mm, no event); and
+//     at the fork itself, when the parent's clone call shared its mm (forkSharesMm() below).
 // Kernel threads own no mm: they borrow the loaded one lazily (enter_lazy_tlb()).
 
 import type { SyscallInfo } from '../events/payloads/syscalls.js';
@@ -28,6 +29,31 @@ export interface TaskInfo {
   pendingSyscall: SyscallModelEvent | null;
   /** the syscall whose entry pendingSyscall.e is the policy stream's own copy of; null: the ingest's event */
   pendingOwn: SyscallInfo | null;
+  /** in its last syscall: the call's flags said it shares the mm (clone CLONE_VM, vfork: true; fork,
+   * clone without CLONE_VM: false), or cannot say (clone3: its flags are in user memory: null) */
+  cloneVm: boolean | null | undefined;
+  /** it initiated a TLB flush since its last syscall entry (dup_mmap() flushes the parent's mm) */
+  flushedInCall: boolean;
+}
+
+const CLONE_VM = 0x100;
+
+/** What a clone-family syscall entry says about the mm its child gets; undefined for other syscalls. */
+export function cloneSharesMm(name: string, args: Readonly<Record<string, number>>): boolean | null | undefined {
+  switch (name) {
+    case 'clone': {
+      const flags = args.clone_flags;
+      return flags === undefined ? null : (flags & CLONE_VM) !== 0;
+    }
+    case 'vfork':
+      return true; // CLONE_VM | CLONE_VFORK: the child runs in the parent's mm until it execs
+    case 'fork':
+      return false;
+    case 'clone3':
+      return null;
+    default:
+      return undefined;
+  }
 }
 
 /** Comm prefixes of kernel threads on x86 Linux (children of kthreadd have no mm). */
@@ -176,7 +202,7 @@ export class TaskRegistry {
     let t = this.tasks.get(pid);
     if (t === undefined) {
       const user = this.knownUser.has(pid);
-      t = { pid, comm, tgid: tgid >= 0 ? tgid : pid, tgidProvisional: tgid < 0, kernelThread: this.classify(pid, comm), user, lastSyscall: null, pendingSyscall: null, pendingOwn: null };
+      t = { pid, comm, tgid: tgid >= 0 ? tgid : pid, tgidProvisional: tgid < 0, kernelThread: this.classify(pid, comm), user, lastSyscall: null, pendingSyscall: null, pendingOwn: null, cloneVm: undefined, flushedInCall: false };
       this.tasks.set(pid, t);
       this.epoch++;
     } else {
@@ -230,7 +256,47 @@ export class TaskRegistry {
     return looksLikeKernelThread(comm, pid);
   }
 
-  onFork(parentPid: number, childPid: number, childComm: string): void {
+  /**
+   * Whether the child of this fork shares its parent's mm, from the parent's clone call: its flags
+   * when the trace shows them (clone, fork, vfork); for clone3 (flags in user memory), whether the
+   * parent flushed its TLB inside the call. copy_process() -> dup_mm() -> dup_mmap() ends with
+   * flush_tlb_mm(oldmm) (kernel/fork.c: the parent's PTEs were made copy-on-write), which logs a
+   * tlb_flush 3 or 4 of the parent before sched_process_fork; a CLONE_VM child gets the parent's mm
+   * and nothing is flushed. The flush is trusted only once the trace has shown it: a fork whose
+   * flags say it copies the mm, or a clone3 that flushed (`forkFlushSeen`); a kernel that flushed
+   * another way (a broadcast INVLPGB flush logs nothing) leaves the children unmerged, as before.
+   * null: nothing to tell by (no syscall entries traced, or not a user task's clone call).
+   */
+  private forkSharesMm(parent: TaskInfo | undefined): boolean | null {
+    if (parent === undefined || parent.kernelThread || parent.cloneVm === undefined) return null;
+    const flushed = parent.flushedInCall;
+    if (parent.cloneVm === true) return true;
+    if (flushed) this.forkFlushSeen = true; // a fork, or a clone3 that copied the mm
+    if (parent.cloneVm === false || flushed) return false;
+    return this.forkFlushSeen ? true : null;
+  }
+
+  /** a fork that copied the mm was seen flushing the parent: a clone3 without a flush shares it */
+  private forkFlushSeen = false;
+
+  /** forks whose child was found to share the parent's mm at the fork (pids merged without tgids) */
+  forksSharingMm = 0;
+
+  /**
+   * A sched_process_fork. Returns the mm merged away when the child is found to share its parent's
+   * mm and the trace has no tgids (the caller remaps state keyed by it), else null.
+   */
+  onFork(parentPid: number, childPid: number, childComm: string): { keep: number; drop: number } | null {
+    const parent = this.tasks.get(parentPid);
+    const shares = this.forkSharesMm(parent);
+    if (parent !== undefined) parent.cloneVm = undefined; // one fork per call
+    this.register(parentPid, childPid, childComm);
+    if (shares !== true || this.tgidKnown || parent === undefined || !parent.user) return null;
+    this.forksSharingMm++;
+    return this.sameMm(parentPid, childPid);
+  }
+
+  private register(parentPid: number, childPid: number, childComm: string): void {
     this.epoch++;
     if (this.tasks.has(childPid)) this.reused(childPid);
     if (parentPid === 2) this.kthreadChildren.add(childPid);

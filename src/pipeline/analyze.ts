@@ -375,6 +375,7 @@ export async function analyzeSource(source: TraceSource, diag: Diagnostics, opts
       generationsAreEstimates: true,
       attribution: model.tasks.tgidKnown ? 'tgid' : 'inferred-from-pid',
       pidsReused: model.tasks.pidsReused,
+      forksSharingMm: model.tasks.forksSharingMm,
     },
     policies,
     costModel: cost,

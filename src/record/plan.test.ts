@@ -29,9 +29,10 @@ describe('planEvents', () => {
     const plan = planEvents(new Set([...noSyscalls, 'raw_syscalls:sys_enter']), 'x64');
     expect(plan.enable).toContain('raw_syscalls:sys_enter');
     expect(plan.missing).toEqual([]);
-    // arch/x86/entry/syscalls/syscall_64.tbl: 10 mprotect, 11 munmap, 25 mremap, 28 madvise, 237 mbind,
-    // 256 migrate_pages, 279 move_pages, 329 pkey_mprotect, 440 process_madvise
-    expect(plan.rawSyscallFilter).toBe('id == 10 || id == 11 || id == 25 || id == 28 || id == 237 || id == 256 || id == 279 || id == 329 || id == 440');
+    // arch/x86/entry/syscalls/syscall_64.tbl: 10 mprotect, 11 munmap, 25 mremap, 28 madvise, 56 clone,
+    // 57 fork, 58 vfork, 237 mbind, 256 migrate_pages, 279 move_pages, 329 pkey_mprotect, 435 clone3,
+    // 440 process_madvise
+    expect(plan.rawSyscallFilter).toBe('id == 10 || id == 11 || id == 25 || id == 28 || id == 56 || id == 57 || id == 58 || id == 237 || id == 256 || id == 279 || id == 329 || id == 435 || id == 440');
     // on another architecture the numbers differ: no filter, the syscalls are missing
     expect(planEvents(new Set([...noSyscalls, 'raw_syscalls:sys_enter']), 'arm64').rawSyscallFilter).toBeNull();
   });

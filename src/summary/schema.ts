@@ -193,6 +193,9 @@ export const ModelSection = z.object({
   attribution: z.enum(['tgid', 'inferred-from-pid']),
   /** forks that handed out a pid the trace had already shown (pid_max wrapped); absent in older summaries */
   pidsReused: z.number().optional(),
+  /** with attribution 'inferred-from-pid': forks whose child was put in its parent's mm at the fork
+   * (a CLONE_VM clone, a vfork, or a clone3 that did not flush the parent: src/model/tasks.ts); absent in older summaries */
+  forksSharingMm: z.number().optional(),
 });
 
 /**

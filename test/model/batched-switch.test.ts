@@ -65,13 +65,13 @@ describe('switch back to the mm after a kernel thread flushed a page of it', () 
     expect(prefix[1351]).toContain('kcompactd0-66    [002]     7.352414: tlb_flush:            pages=1 reason= (4)');
     expect(prefix[1356]).toContain('[007]     7.353290: tlb_flush:            pages=-1 reason=flush on task switch (0)');
     const f = await fidelity(prefix);
-    expect(f.switchCompared).toBe(473);
+    expect(f.switchCompared).toBe(479);
     expect(f.switchMismatches).toEqual({});
   });
 
   it('is a misprediction without the flush of the page', async () => {
     const f = await fidelity(prefix.filter((_, i) => i !== 1351));
-    expect(f.switchCompared).toBe(473);
+    expect(f.switchCompared).toBe(479);
     expect(f.switchMismatches).toEqual({ 'predicted none, observed full': 1 });
   });
 });
