@@ -13,7 +13,7 @@ const RETIRE_AFTER_NS = 2_000_000_000;
 
 export class Lifetimes {
   /** `task`: the record of `pid` when it exited (a later task may reuse the pid) */
-  private retired: Array<{ mm: number; pid: number; ts: number; task: TaskInfo | undefined }> = [];
+  private retired: Array<{ mm: number | null; pid: number; ts: number; task: TaskInfo | undefined }> = [];
 
   constructor(
     private readonly tlb: TlbState,
@@ -27,13 +27,14 @@ export class Lifetimes {
     const c = this.tlb.cpus[cpu]!;
     const sc = this.switches.cpus[cpu]!;
     const old = this.tasks.mmOf(pid);
-    this.tasks.onExec(pid, commBefore);
+    const oldLivesOn = this.tasks.onExec(pid, commBefore);
     const mm = this.tasks.mmOf(pid);
-    if (old !== INIT_MM && old !== mm) this.stream.push({ type: 'mmExit', ts, mm: old }, null);
+    const oldEnds = old !== INIT_MM && old !== mm && !oldLivesOn;
+    if (oldEnds) this.stream.push({ type: 'mmExit', ts, mm: old }, null);
     // exec_mmap() switched this CPU to the new mm (its tlb_flush 0 came just before)
     if (sc.execPending || c.pid === pid) this.tlb.loadMm(cpu, mm, -1);
     sc.execPending = false;
-    if (old !== INIT_MM && old !== mm) this.retire(old, -1, ts);
+    if (oldEnds) this.retire(old, -1, ts);
   }
 
   /**
@@ -48,14 +49,16 @@ export class Lifetimes {
     const mm = this.tasks.mmOf(pid);
     t.exited = true;
     if (c.pid === pid && c.loadedMm === mm && mm !== INIT_MM) c.lazy = true;
-    const leader = this.tasks.tgidKnown ? pid === (tgid >= 0 ? tgid : t.tgid) : true;
-    if (leader && mm !== INIT_MM) {
+    if (mm !== INIT_MM && this.tasks.exitEndsMm(pid, tgid)) {
       this.stream.push({ type: 'mmExit', ts, mm }, null);
       this.retire(mm, pid, ts);
+    } else {
+      this.retire(null, pid, ts); // its mm lives on in other tasks: only the task is forgotten
     }
   }
 
-  private retire(mm: number, pid: number, ts: number): void {
+  /** `mm` null: forget the task only */
+  private retire(mm: number | null, pid: number, ts: number): void {
     this.retired.push({ mm, pid, ts, task: pid >= 0 ? this.tasks.task(pid) : undefined });
   }
 
@@ -63,6 +66,10 @@ export class Lifetimes {
   purge(now: number): void {
     while (this.retired.length > 0 && now - this.retired[0]!.ts > RETIRE_AFTER_NS) {
       const r = this.retired.shift()!;
+      if (r.mm === null) {
+        this.tasks.forgetTask(r.pid, r.task);
+        continue;
+      }
       if (this.tlb.isLoadedAnywhere(r.mm)) {
         this.retired.push({ ...r, ts: now });
         break;

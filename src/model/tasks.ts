@@ -114,6 +114,10 @@ class PidUnion {
     this.members.delete(child);
     this.members.set(root, into);
   }
+  /** the pids of `p`'s group (just `p` when it is in none) */
+  groupOf(p: number): readonly number[] {
+    return this.members.get(this.find(p)) ?? [p];
+  }
   /**
    * `p` leaves its group. Returns the group's old and new root when `p` was its root and others
    * remain (the caller moves what it keyed by the old root), else null.
@@ -291,9 +295,22 @@ export class TaskRegistry {
     const shares = this.forkSharesMm(parent);
     if (parent !== undefined) parent.cloneVm = undefined; // one fork per call
     this.register(parentPid, childPid, childComm);
-    if (shares !== true || this.tgidKnown || parent === undefined || !parent.user) return null;
+    if (shares !== true || parent === undefined || !parent.user) return null;
     this.forksSharingMm++;
-    return this.sameMm(parentPid, childPid);
+    if (!this.tgidKnown) return this.sameMm(parentPid, childPid);
+    // With tgids a thread is in its parent's process already; a vfork() or posix_spawn() child is a
+    // process of its own that runs in its parent's mm until it execs (CLONE_VM without CLONE_THREAD)
+    this.inParentMm.set(childPid, this.processKey(parentPid));
+    return null;
+  }
+
+  /** with tgids: a CLONE_VM child's pid -> the process whose mm it runs in, until its exec or exit */
+  private inParentMm = new Map<number, number>();
+
+  /** the child runs in another process's mm (a vfork() or posix_spawn() child before its exec) */
+  private borrowsMm(pid: number): boolean {
+    const key = this.inParentMm.get(pid);
+    return key !== undefined && key !== (this.tasks.get(pid)?.tgid ?? pid);
   }
 
   private register(parentPid: number, childPid: number, childComm: string): void {
@@ -342,10 +359,37 @@ export class TaskRegistry {
     return this.knownUser.has(pid);
   }
 
-  /** exec gives the process a new mm. */
-  onExec(pid: number, commBefore?: string): void {
+  /**
+   * exec gives the process a new mm. Returns true when the old one lives on in other tasks: a
+   * vfork() or posix_spawn() child ran in its parent's mm since the fork (onFork()), and its exec
+   * leaves the parent there.
+   */
+  onExec(pid: number, commBefore?: string): boolean {
     this.markUser(pid);
     this.epoch++;
+    let oldLivesOn = false;
+    if (this.tgidKnown && this.inParentMm.has(pid)) {
+      // the exec of a vfork()/posix_spawn() child: its parent's mm lives on, it gets its own
+      oldLivesOn = this.borrowsMm(pid);
+      this.inParentMm.delete(pid);
+      if (oldLivesOn) {
+        const own = this.processKey(pid);
+        this.mmOfProcess.set(own, this.newMm(own, this.tasks.get(pid)?.comm ?? ''));
+        return true;
+      }
+    }
+    if (!this.tgidKnown && this.union.groupOf(pid).length > 1) {
+      oldLivesOn = this.union.groupOf(pid).some((m) => m !== pid && this.running(m));
+      const moved = this.union.detach(pid);
+      if (moved !== null) {
+        // it was the group's root: the group's mm stays with the others, under their new root
+        const mm = this.mmOfProcess.get(moved.from);
+        this.mmOfProcess.delete(moved.from);
+        if (mm !== undefined) this.mmOfProcess.set(moved.to, mm);
+      }
+      this.mmOfProcess.set(pid, this.newMm(pid, this.tasks.get(pid)?.comm ?? ''));
+      return oldLivesOn;
+    }
     const key = this.processKey(pid);
     // the old mm keeps the name it had (the comm before exec), so reports tell the two apart
     const old = this.mmOfProcess.get(key);
@@ -355,6 +399,24 @@ export class TaskRegistry {
       oldInfo.frozen = true;
     }
     this.mmOfProcess.set(key, this.newMm(key, this.tasks.get(pid)?.comm ?? ''));
+    return oldLivesOn;
+  }
+
+  /**
+   * Whether `pid`'s exit ends its mm: with tgids, the exit of the thread-group leader (as before),
+   * unless it ran in its parent's mm (a vfork() child that exits without exec); without, the exit
+   * of the last task of its group still running (a thread's exit leaves the mm to the others:
+   * exit_mm() drops one user of it).
+   */
+  exitEndsMm(pid: number, tgid: number): boolean {
+    if (this.tgidKnown) return !this.borrowsMm(pid) && pid === (tgid >= 0 ? tgid : (this.tasks.get(pid)?.tgid ?? pid));
+    return this.union.groupOf(pid).every((m) => m === pid || !this.running(m));
+  }
+
+  /** a task the registry knows and that has not exited */
+  private running(pid: number): boolean {
+    const t = this.tasks.get(pid);
+    return t !== undefined && t.exited !== true;
   }
 
   /**
@@ -380,7 +442,7 @@ export class TaskRegistry {
   }
 
   private processKey(pid: number): number {
-    if (this.tgidKnown) return this.tasks.get(pid)?.tgid ?? pid;
+    if (this.tgidKnown) return this.inParentMm.get(pid) ?? this.tasks.get(pid)?.tgid ?? pid;
     return this.union.find(pid);
   }
 
@@ -425,10 +487,7 @@ export class TaskRegistry {
    */
   private reused(pid: number): void {
     this.pidsReused++;
-    this.tasks.delete(pid);
-    this.knownUser.delete(pid);
-    this.lastUser = -1;
-    this.kthreadChildren.delete(pid);
+    this.dropTask(pid);
     if (this.tgidKnown) {
       this.mmOfProcess.delete(pid); // the old process keyed by its leader's pid
       return;
@@ -457,7 +516,20 @@ export class TaskRegistry {
     const key = this.processKey(pid);
     if (this.mmOfProcess.get(key) === mm && key === pid) this.mmOfProcess.delete(key);
     this.mmInfo.delete(mm);
+    this.dropTask(pid);
+  }
+
+  /** Forget an exited task whose mm lives on in others (a thread; a vfork() child's exit). */
+  forgetTask(pid: number, task: TaskInfo | undefined): void {
+    const t = this.tasks.get(pid);
+    if (t === undefined || (task !== undefined && t !== task)) return;
+    this.epoch++;
+    this.dropTask(pid);
+  }
+
+  private dropTask(pid: number): void {
     this.tasks.delete(pid);
+    this.inParentMm.delete(pid);
     this.knownUser.delete(pid);
     this.lastUser = -1;
     this.kthreadChildren.delete(pid);
