@@ -79,28 +79,19 @@ export function looksLikeKernelThread(comm: string, pid: number): boolean {
 }
 
 /**
- * Union-find over pids, for mm inference without tgids. Each group also keeps its members, so a
- * pid handed out again (fork of a reused pid) can leave the group it had in its former life.
+ * Groups of pids found to share an mm, for mm inference without tgids. Every member points
+ * straight at its group's root (the smallest pid, whose key the group's mm is kept under), and each
+ * group keeps its members, so that a pid can leave its group in constant time: a thread forgotten
+ * after its exit (a process whose threads come and go), a vfork() child that execs, a pid handed
+ * out again.
  */
 class PidUnion {
+  /** non-root member -> its group's root */
   private parent = new Map<number, number>();
-  /** root -> every pid of its group (only groups of two or more) */
-  private members = new Map<number, number[]>();
+  /** root -> every pid of its group, the root included (only groups of two or more) */
+  private members = new Map<number, Set<number>>();
   find(p: number): number {
-    let r = p;
-    for (;;) {
-      const q = this.parent.get(r);
-      if (q === undefined || q === r) break;
-      r = q;
-    }
-    // path compression
-    let x = p;
-    while (x !== r) {
-      const q = this.parent.get(x)!;
-      this.parent.set(x, r);
-      x = q;
-    }
-    return r;
+    return this.parent.get(p) ?? p;
   }
   union(a: number, b: number): void {
     const ra = this.find(a);
@@ -108,15 +99,26 @@ class PidUnion {
     if (ra === rb) return;
     const root = Math.min(ra, rb);
     const child = Math.max(ra, rb);
-    this.parent.set(child, root);
-    const into = this.members.get(root) ?? [root];
-    for (const m of this.members.get(child) ?? [child]) into.push(m);
+    let into = this.members.get(root);
+    if (into === undefined) {
+      into = new Set([root]);
+      this.members.set(root, into);
+    }
+    const from = this.members.get(child);
+    if (from === undefined) {
+      into.add(child);
+      this.parent.set(child, root);
+      return;
+    }
+    for (const m of from) {
+      into.add(m);
+      this.parent.set(m, root);
+    }
     this.members.delete(child);
-    this.members.set(root, into);
   }
-  /** the pids of `p`'s group (just `p` when it is in none) */
-  groupOf(p: number): readonly number[] {
-    return this.members.get(this.find(p)) ?? [p];
+  /** the pids of `p`'s group, or null when it is in none */
+  groupOf(p: number): ReadonlySet<number> | null {
+    return this.members.get(this.find(p)) ?? null;
   }
   /**
    * `p` leaves its group. Returns the group's old and new root when `p` was its root and others
@@ -124,28 +126,25 @@ class PidUnion {
    */
   detach(p: number): { from: number; to: number } | null {
     const r = this.find(p);
+    this.parent.delete(p);
     const group = this.members.get(r);
-    if (group === undefined) {
-      this.parent.delete(p);
+    if (group === undefined) return null;
+    group.delete(p);
+    if (r !== p) {
+      if (group.size === 1) this.members.delete(r);
       return null;
     }
-    const rest = group.filter((m) => m !== p);
+    // the root left: the smallest pid left is the new root (a loop, not Math.min(...group): a
+    // spread of a big group overflows the stack), and every member points at it
     this.members.delete(r);
-    this.parent.delete(p);
-    if (rest.length === 1) {
-      this.parent.delete(rest[0]!);
-      return r === p ? { from: r, to: rest[0]! } : null;
+    let root = Infinity;
+    for (const m of group) if (m < root) root = m;
+    this.parent.delete(root);
+    if (group.size > 1) {
+      for (const m of group) if (m !== root) this.parent.set(m, root);
+      this.members.set(root, group);
     }
-    // everyone points straight at the (possibly new) root, so nothing points at p any more
-    // (a loop, not Math.min(...rest): a spread of a big group's members overflows the stack)
-    let root = r;
-    if (r === p) {
-      root = rest[0]!;
-      for (const m of rest) if (m < root) root = m;
-    }
-    for (const m of rest) this.parent.set(m, root);
-    this.members.set(root, rest);
-    return r === p ? { from: r, to: root } : null;
+    return { from: r, to: root };
   }
 }
 
@@ -378,15 +377,10 @@ export class TaskRegistry {
         return true;
       }
     }
-    if (!this.tgidKnown && this.union.groupOf(pid).length > 1) {
-      oldLivesOn = this.union.groupOf(pid).some((m) => m !== pid && this.running(m));
-      const moved = this.union.detach(pid);
-      if (moved !== null) {
-        // it was the group's root: the group's mm stays with the others, under their new root
-        const mm = this.mmOfProcess.get(moved.from);
-        this.mmOfProcess.delete(moved.from);
-        if (mm !== undefined) this.mmOfProcess.set(moved.to, mm);
-      }
+    const group = this.tgidKnown ? null : this.union.groupOf(pid);
+    if (group !== null) {
+      oldLivesOn = this.anyOtherRunning(group, pid);
+      this.leaveGroup(pid);
       this.mmOfProcess.set(pid, this.newMm(pid, this.tasks.get(pid)?.comm ?? ''));
       return oldLivesOn;
     }
@@ -410,13 +404,18 @@ export class TaskRegistry {
    */
   exitEndsMm(pid: number, tgid: number): boolean {
     if (this.tgidKnown) return !this.borrowsMm(pid) && pid === (tgid >= 0 ? tgid : (this.tasks.get(pid)?.tgid ?? pid));
-    return this.union.groupOf(pid).every((m) => m === pid || !this.running(m));
+    const group = this.union.groupOf(pid);
+    return group === null || !this.anyOtherRunning(group, pid);
   }
 
-  /** a task the registry knows and that has not exited */
-  private running(pid: number): boolean {
-    const t = this.tasks.get(pid);
-    return t !== undefined && t.exited !== true;
+  /** some task of `group` other than `pid` is known and has not exited */
+  private anyOtherRunning(group: ReadonlySet<number>, pid: number): boolean {
+    for (const m of group) {
+      if (m === pid) continue;
+      const t = this.tasks.get(m);
+      if (t !== undefined && t.exited !== true) return true;
+    }
+    return false;
   }
 
   /**
@@ -492,6 +491,14 @@ export class TaskRegistry {
       this.mmOfProcess.delete(pid); // the old process keyed by its leader's pid
       return;
     }
+    this.leaveGroup(pid);
+  }
+
+  /**
+   * Without tgids: `pid` leaves the group of pids it was found to share an mm with; the mm keyed
+   * by it, when it was the group's root, stays with the others under their new root.
+   */
+  private leaveGroup(pid: number): void {
     const moved = this.union.detach(pid);
     const mm = this.mmOfProcess.get(pid);
     this.mmOfProcess.delete(pid);
@@ -519,12 +526,17 @@ export class TaskRegistry {
     this.dropTask(pid);
   }
 
-  /** Forget an exited task whose mm lives on in others (a thread; a vfork() child's exit). */
+  /**
+   * Forget an exited task whose mm lives on in others (a thread; a vfork() child's exit). Without
+   * tgids it leaves its group too, so that a process whose threads come and go keeps a group of its
+   * live threads (exitEndsMm() looks at each).
+   */
   forgetTask(pid: number, task: TaskInfo | undefined): void {
     const t = this.tasks.get(pid);
     if (t === undefined || (task !== undefined && t !== task)) return;
     this.epoch++;
     this.dropTask(pid);
+    if (!this.tgidKnown) this.leaveGroup(pid);
   }
 
   private dropTask(pid: number): void {
