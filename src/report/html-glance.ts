@@ -58,7 +58,7 @@ export function glance(s: Summary): string {
 <dt>duration</dt><dd>${escapeHtml(fmtSec(inp.durationSec))}${span}</dd>
 <dt>events</dt><dd>${fmtInt(inp.events)}</dd>
 <dt>kernel events</dt><dd>${vocab}</dd>
-<dt>mm attribution</dt><dd>${s.model.attribution === 'tgid' ? 'by tgid' : '<span class="warn">inferred from pid (no TGID column)</span>'}</dd>
+<dt>mm attribution</dt><dd>${s.model.attribution === 'tgid' ? 'by tgid' : `<span class="warn">inferred from pid (no TGID column)</span>${(s.model.forksSharingMm ?? 0) > 0 ? `; ${fmtInt(s.model.forksSharingMm!)} threads and vfork children found at the fork` : ''}`}</dd>
 <dt>lost events</dt><dd>${lost}</dd>
 ${inp.truncated ? '<dt>truncated</dt><dd class="bad">yes: the input ended early; counts cover what was read</dd>' : ''}
 <dt>warnings</dt><dd>${inp.warnings.total ? `<span class="warn">${fmtInt(inp.warnings.total)}</span> (<a href="#warnings">details</a>)` : '<span class="ok">none</span>'}</dd>

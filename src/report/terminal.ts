@@ -114,7 +114,14 @@ export function renderTerminal(s: Summary, opts: TerminalOptions): string {
   // the summary's own note, unless the per-CPU lines above already said it
   if (inp.lost.note && notes.length === 0) notes.push(visible(inp.lost.note));
   if (inp.truncated) notes.push('input is truncated: counts cover the part that was read');
-  if (!inp.tgidKnown) notes.push('no TGID column: address spaces inferred from pids (threads may be split)');
+  if (!inp.tgidKnown) {
+    const atFork = s.model.forksSharingMm ?? 0;
+    notes.push(
+      atFork > 0
+        ? `no TGID column: address spaces inferred from pids; ${fmtInt(atFork)} thread${atFork === 1 ? '' : 's'} and vfork children found at the fork`
+        : 'no TGID column: address spaces inferred from pids (threads may be split: none was found at its fork, which takes the clone, clone3, fork and vfork syscall entries)',
+    );
+  }
   if (inp.warnings.total > 0) {
     const codes = Object.entries(inp.warnings.byCode)
       .map(([k, v]) => `${visible(k)} ${fmtInt(v)}`)

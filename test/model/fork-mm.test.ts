@@ -15,6 +15,8 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { analyzeTrace } from '../../src/pipeline/analyze.js';
+import { renderHtml } from '../../src/report/html.js';
+import { renderTerminal } from '../../src/report/terminal.js';
 import type { Summary } from '../../src/summary/schema.js';
 
 const DIR = join(__dirname, '../../fixtures/counterfactual-6.12-8cpu-passes/stock/reclaim-mmap');
@@ -82,6 +84,8 @@ describe('threads found at the fork without tgids', () => {
     expect(a.model.forksSharingMm).toBe(7); // the same rule; with tgids the threads are in their process anyway
     expect(figures(b)).toEqual(figures(a));
     expect(b.model.fidelity.targets).toBe(a.model.fidelity.targets);
+    expect(renderTerminal(b, { color: false })).toContain('no TGID column: address spaces inferred from pids; 7 threads and vfork children found at the fork');
+    expect(await renderHtml(b)).toContain('inferred from pid (no TGID column)</span>; 7 threads and vfork children found at the fork');
   });
 
   it('a clone3 without a flush is taken for a thread only once the trace has shown a fork flushing', async () => {
@@ -93,5 +97,6 @@ describe('threads found at the fork without tgids', () => {
     const noInit = head.filter((l) => !/^\s*init-1\s/.test(l));
     const without = await analyzeTrace([excerpt('without-init.txt', noInit)], { policies: ['observed'] });
     expect(without.model.forksSharingMm).toBe(0);
+    expect(renderTerminal(without, { color: false })).toContain('(threads may be split: none was found at its fork, which takes the clone, clone3, fork and vfork syscall entries)');
   });
 });
