@@ -44,8 +44,8 @@ export function remoteFlushMechanism(s: Summary, c: KernelCounters): CrossCheck[
 /**
  * The counter moves a little more than the trace shows, never less: it is read before the events
  * are switched on and after they are off, and switching a tracepoint patches kernel text
- * (text_poke_bp() syncs every CPU with an IPI). On the corpus's 36 captures the counter is 0 to 26
- * above the trace per CPU, most on the CPU that ran the recorder.
+ * (text_poke_bp() syncs every CPU with an IPI). On the 36 captures of ../shared/traces and the
+ * fixtures recorded here the counter is 0 to 26 above the trace per CPU, never below.
  */
 export const IPI_TOLERANCE = 'the counter 0 to max(32, 2% of it) above the trace per CPU: it is read outside the tracing window, and switching the events on and off sends IPIs of its own (text patching)';
 const ipiSlack = (counter: number): number => Math.max(32, counter * 0.02);

@@ -1,6 +1,7 @@
 // Two checks of the capture itself, rendered the same way in the terminal and in HTML:
-//   - the cross-check of the model's remote flush callbacks against the kernel's TLB counter
-//     (summary.crossCheck, present when a capture directory was analyzed), with its reason;
+//   - the cross-check of the model's remote flush callbacks against the kernel's TLB counter, and
+//     of the traced call_function vectors against its CAL counter (summary.crossCheck, present
+//     when a capture directory was analyzed), each with its reason;
 //   - a trace recorded without the TLB events (input.tlbEventsMissing has tlb:tlb_flush): the
 //     zeros it shows are for want of events; blindSpots[0] holds the line with the command.
 
@@ -42,6 +43,10 @@ function ipiHeadline(x: IpiCheck): string {
 
 const ipiStyle = (x: IpiCheck) => (x.verdict === 'disagree' ? 'red' : x.verdict === 'agree' ? 'green' : 'yellow');
 
+type PerCpu = NonNullable<Summary['crossCheck']>['perCpu'];
+
+const perCpuLine = (perCpu: PerCpu) => `      per CPU (trace vs counter): ${perCpu.map((p) => `CPU${p.cpu} ${fmtInt(p.model)} vs ${fmtInt(p.counter)}${p.ok ? '' : ' !'}`).join(', ')}`;
+
 /** Terminal lines (already indented), or none when the summary has no cross-check. */
 export function crossCheckLines(s: Summary, c: Painter, labelWidth: number): string[] {
   const x = s.crossCheck;
@@ -49,14 +54,14 @@ export function crossCheckLines(s: Summary, c: Painter, labelWidth: number): str
   const style = x.verdict === 'disagree' ? 'red' : x.verdict === 'agree' && !x.trivial ? 'green' : 'yellow';
   const out = [`  ${'kernel counters'.padEnd(labelWidth)}${c(style, headline(x))}`];
   if (x.perCpu.length > 0 && x.verdict !== 'no-counter') {
-    out.push(`      per CPU (trace vs counter): ${x.perCpu.map((p) => `CPU${p.cpu} ${fmtInt(p.model)} vs ${fmtInt(p.counter)}${p.ok ? '' : ' !'}`).join(', ')}`);
+    out.push(perCpuLine(x.perCpu));
   }
   if (x.reason !== null) out.push(`      ${c(style === 'green' ? 'dim' : style, 'why:')} ${visible(x.reason)}`);
   const ipis = x.ipis;
   if (ipis !== undefined) {
     const st = ipiStyle(ipis);
     out.push(`  ${'IPIs received'.padEnd(labelWidth)}${c(st, ipiHeadline(ipis))}`);
-    if (ipis.perCpu.some((p) => !p.ok)) out.push(`      per CPU (trace vs counter): ${ipis.perCpu.map((p) => `CPU${p.cpu} ${fmtInt(p.model)} vs ${fmtInt(p.counter)}${p.ok ? '' : ' !'}`).join(', ')}`);
+    if (ipis.perCpu.some((p) => !p.ok)) out.push(perCpuLine(ipis.perCpu));
     if (ipis.reason !== null) out.push(`      ${c(st, 'why:')} ${visible(ipis.reason)}`);
   }
   return out;
@@ -70,8 +75,6 @@ export function crossCheckHtml(s: Summary): string {
   const table = x.verdict === 'no-counter' ? '' : perCpuTable(x.perCpu, 'remote flush callbacks (trace)', 'TLB counter');
   return `<div class="card" id="crosscheck"><h2>Kernel counters</h2><p class="${cls}"><b>${escapeHtml(headline(x))}</b></p>${x.reason !== null ? `<p>${htmlText(x.reason)}</p>` : ''}${table}<p class="note">Counters from <code>${htmlText(x.file)}</code>; tolerance ${escapeHtml(x.tolerance)}.</p>${ipiCheckHtml(x.ipis)}</div>`;
 }
-
-type PerCpu = NonNullable<Summary['crossCheck']>['perCpu'];
 
 function perCpuTable(perCpu: PerCpu, traceHead: string, counterHead: string): string {
   const rows = perCpu
