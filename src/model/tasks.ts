@@ -366,27 +366,21 @@ export class TaskRegistry {
   onExec(pid: number, commBefore?: string): boolean {
     this.markUser(pid);
     this.epoch++;
+    // a vfork()/posix_spawn() child running in its parent's mm leaves it there and gets its own
     let oldLivesOn = false;
-    if (this.tgidKnown && this.inParentMm.has(pid)) {
-      // the exec of a vfork()/posix_spawn() child: its parent's mm lives on, it gets its own
+    if (this.tgidKnown) {
       oldLivesOn = this.borrowsMm(pid);
       this.inParentMm.delete(pid);
-      if (oldLivesOn) {
-        const own = this.processKey(pid);
-        this.mmOfProcess.set(own, this.newMm(own, this.tasks.get(pid)?.comm ?? ''));
-        return true;
+    } else {
+      const group = this.union.groupOf(pid);
+      if (group !== null) {
+        oldLivesOn = this.anyOtherRunning(group, pid);
+        this.leaveGroup(pid);
       }
-    }
-    const group = this.tgidKnown ? null : this.union.groupOf(pid);
-    if (group !== null) {
-      oldLivesOn = this.anyOtherRunning(group, pid);
-      this.leaveGroup(pid);
-      this.mmOfProcess.set(pid, this.newMm(pid, this.tasks.get(pid)?.comm ?? ''));
-      return oldLivesOn;
     }
     const key = this.processKey(pid);
     // the old mm keeps the name it had (the comm before exec), so reports tell the two apart
-    const old = this.mmOfProcess.get(key);
+    const old = oldLivesOn ? undefined : this.mmOfProcess.get(key);
     const oldInfo = old !== undefined ? this.mmInfo.get(old) : undefined;
     if (oldInfo) {
       if (commBefore) oldInfo.comm = commBefore;
